@@ -1,0 +1,75 @@
+"""What ships with the app: model reports beside the weights, and sample MRIs."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .checkpoint import read_metadata
+from .inference import DEFAULT_CHECKPOINT, DISPLAY_NAMES
+
+ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
+SAMPLES_DIR = ASSETS_DIR / "samples"
+
+
+@dataclass
+class ModelReport:
+    """A checkpoint's metadata plus the result files committed beside it.
+
+    Files beside ``name.safetensors``: ``name.metrics.json`` (evaluation),
+    ``name.history.json`` (per-epoch curves) and ``name.config.json``.
+    """
+
+    checkpoint: Path
+    metadata: dict[str, Any]
+    metrics: dict[str, Any] | None
+    history: list[dict] | None
+
+    @property
+    def arch(self) -> str:
+        return self.metadata["arch"]
+
+    @property
+    def display_names(self) -> list[str]:
+        return [DISPLAY_NAMES.get(c, c) for c in self.metadata["classes"]]
+
+    @property
+    def provenance(self) -> str:
+        """One honest line on how the weights came to be."""
+        origin = "trained from scratch" if self.metadata.get("trained_from_scratch", True) else \
+            "fine-tuned from ImageNet weights"
+        size = self.metadata["preprocess"]["input_size"]
+        return f"{self.arch}, {origin} at {size}×{size} px on the Kaggle Brain Tumor MRI Training split"
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def model_report(checkpoint: str | Path = DEFAULT_CHECKPOINT) -> ModelReport:
+    checkpoint = Path(checkpoint)
+    stem = checkpoint.with_suffix("")
+    return ModelReport(
+        checkpoint=checkpoint,
+        metadata=read_metadata(checkpoint),
+        metrics=_read_json(stem.with_suffix(".metrics.json")),
+        history=_read_json(stem.with_suffix(".history.json")),
+    )
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A bundled example MRI; ``label`` is the class folder it came from."""
+
+    path: Path
+    label: str
+
+    @property
+    def title(self) -> str:
+        return f"{DISPLAY_NAMES.get(self.label, self.label)} — {self.path.name}"
+
+
+def bundled_samples() -> list[Sample]:
+    """Sample MRIs in ``assets/samples/<class>_*.jpg``, sorted by name."""
+    return [Sample(p, p.stem.rsplit("_", 1)[0]) for p in sorted(SAMPLES_DIR.glob("*.jpg"))]

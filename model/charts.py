@@ -1,0 +1,55 @@
+"""Plotly figures for the app (no Streamlit here: pages only place them)."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+_FONT = dict(family="Source Sans Pro, sans-serif", size=14)
+
+
+def probability_bars(names: Sequence[str], probabilities: np.ndarray, highlight: int | None = None) -> go.Figure:
+    """Horizontal bars of class probabilities, the chosen class in a stronger colour."""
+    highlight = int(np.argmax(probabilities)) if highlight is None else highlight
+    colours = ["#d1495b" if i == highlight else "#8da9c4" for i in range(len(names))]
+    fig = go.Figure(go.Bar(
+        x=[float(p) * 100 for p in probabilities], y=list(names), orientation="h",
+        marker_color=colours, text=[f"{p:.1%}" for p in probabilities], textposition="auto",
+        hovertemplate="%{y}: %{x:.2f}%<extra></extra>",
+    ))
+    fig.update_layout(
+        xaxis=dict(title="probability (%)", range=[0, 100]), yaxis=dict(autorange="reversed"),
+        height=60 + 45 * len(names), margin=dict(l=10, r=10, t=10, b=40), font=_FONT,
+    )
+    return fig
+
+
+def confusion_matrix_heatmap(matrix: Sequence[Sequence[int]], names: Sequence[str]) -> go.Figure:
+    """Counts with truth on rows and prediction on columns."""
+    z = np.asarray(matrix)
+    fig = go.Figure(go.Heatmap(
+        z=z, x=list(names), y=list(names), colorscale="Blues", showscale=False,
+        text=z, texttemplate="%{text}", hovertemplate="true %{y}<br>predicted %{x}: %{z}<extra></extra>",
+    ))
+    fig.update_layout(
+        xaxis_title="predicted", yaxis_title="true", yaxis=dict(autorange="reversed"),
+        height=380, margin=dict(l=10, r=10, t=10, b=40), font=_FONT,
+    )
+    return fig
+
+
+def training_curves(history: Sequence[dict]) -> go.Figure:
+    """Loss and accuracy per epoch, training against validation."""
+    epochs = [h["epoch"] for h in history]
+    fig = go.Figure()
+    for key, dash, axis in (("train_loss", "solid", "y"), ("val_loss", "dash", "y"),
+                            ("train_acc", "solid", "y2"), ("val_acc", "dash", "y2")):
+        fig.add_trace(go.Scatter(x=epochs, y=[h[key] for h in history], name=key.replace("_", " "),
+                                 line=dict(dash=dash), yaxis=axis, mode="lines+markers"))
+    fig.update_layout(
+        xaxis_title="epoch", yaxis=dict(title="loss"),
+        yaxis2=dict(title="accuracy", overlaying="y", side="right", range=[0, 1]),
+        height=380, margin=dict(l=10, r=10, t=10, b=40), font=_FONT, legend=dict(orientation="h", y=1.12),
+    )
+    return fig

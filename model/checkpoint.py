@@ -1,0 +1,88 @@
+"""Checkpoints: fp16 safetensors with all metadata inside, written atomically."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+METADATA_KEY = "brain_mri_classifier"
+REQUIRED_METADATA = ("arch", "classes", "preprocess")
+
+
+class CheckpointError(ValueError):
+    """The file is not a usable classifier checkpoint."""
+
+
+def atomic_write(path: str | Path, write) -> None:
+    """Call ``write(tmp_path)`` then rename onto ``path``: readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def save_checkpoint(path: str | Path, state_dict: dict[str, torch.Tensor], metadata: dict[str, Any],
+                    dtype: torch.dtype = torch.float16) -> None:
+    """Save weights (floating tensors cast to ``dtype``) and JSON metadata.
+
+    Args:
+        path: destination ``.safetensors`` file.
+        state_dict: model weights.
+        metadata: must hold ``arch``, ``classes`` and ``preprocess``; anything
+            JSON-serialisable may be added (config, fingerprint, metrics).
+    """
+    missing = [k for k in REQUIRED_METADATA if k not in metadata]
+    if missing:
+        raise CheckpointError(f"metadata lacks {missing}")
+    tensors = {
+        k: (v.detach().to(dtype) if v.is_floating_point() else v.detach()).contiguous().cpu()
+        for k, v in state_dict.items()
+    }
+    header = {METADATA_KEY: json.dumps(metadata, sort_keys=True)}
+    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=header))
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """Metadata only, without loading the weights."""
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            header = f.metadata() or {}
+    except FileNotFoundError:
+        raise
+    except Exception as err:
+        raise CheckpointError(f"{path} is not a safetensors checkpoint: {err}") from err
+    if METADATA_KEY not in header:
+        raise CheckpointError(f"{path} has no {METADATA_KEY!r} metadata")
+    return json.loads(header[METADATA_KEY])
+
+
+def load_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Weights as float32 plus metadata."""
+    metadata = read_metadata(path)
+    tensors = {}
+    with safe_open(str(path), framework="pt") as f:
+        for key in f.keys():
+            t = f.get_tensor(key)
+            tensors[key] = t.float() if t.is_floating_point() else t
+    return tensors, metadata
+
+
+def save_training_state(path: str | Path, state: dict[str, Any]) -> None:
+    """Full-precision resume state (model, optimiser, schedule, EMA, RNG), atomically."""
+    atomic_write(path, lambda tmp: torch.save(state, tmp))
+
+
+def load_training_state(path: str | Path) -> dict[str, Any]:
+    return torch.load(path, map_location="cpu", weights_only=True)

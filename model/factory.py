@@ -1,0 +1,93 @@
+"""A small model factory over torchvision builders (timm-style ``create_model``)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+from torchvision import models
+
+
+class PretrainedWeightsUnavailable(RuntimeError):
+    """ImageNet weights were asked for but could not be fetched."""
+
+
+@dataclass(frozen=True)
+class ArchInfo:
+    """How to build one backbone and where its Grad-CAM layer lives."""
+
+    builder: Callable[..., nn.Module]
+    weights: str  # name of the torchvision weights enum entry
+    cam_layer: str  # dotted path of the last convolutional block
+    replace_head: Callable[[nn.Module, int], None]
+
+
+def _fc_head(model: nn.Module, num_classes: int) -> None:
+    model.fc = nn.Linear(model.fc.in_features, num_classes)
+
+
+def _classifier_head(model: nn.Module, num_classes: int) -> None:
+    last = model.classifier[-1] if isinstance(model.classifier, nn.Sequential) else model.classifier
+    new = nn.Linear(last.in_features, num_classes)
+    if isinstance(model.classifier, nn.Sequential):
+        model.classifier[-1] = new
+    else:
+        model.classifier = new
+
+
+ARCHS: dict[str, ArchInfo] = {
+    "resnet50": ArchInfo(models.resnet50, "ResNet50_Weights.IMAGENET1K_V2", "layer4", _fc_head),
+    "resnet18": ArchInfo(models.resnet18, "ResNet18_Weights.IMAGENET1K_V1", "layer4", _fc_head),
+    "mobilenet_v2": ArchInfo(models.mobilenet_v2, "MobileNet_V2_Weights.IMAGENET1K_V2", "features", _classifier_head),
+    "efficientnet_b0": ArchInfo(models.efficientnet_b0, "EfficientNet_B0_Weights.IMAGENET1K_V1", "features", _classifier_head),
+    "densenet121": ArchInfo(models.densenet121, "DenseNet121_Weights.IMAGENET1K_V1", "features", _classifier_head),
+    "vgg16": ArchInfo(models.vgg16_bn, "VGG16_BN_Weights.IMAGENET1K_V1", "features", _classifier_head),
+}
+
+
+def available_models() -> list[str]:
+    """Names accepted by :func:`create_model`."""
+    return sorted(ARCHS)
+
+
+def create_model(name: str, num_classes: int, pretrained: bool = False) -> nn.Module:
+    """Build a classifier backbone with a fresh ``num_classes`` head.
+
+    Args:
+        name: one of :func:`available_models`.
+        num_classes: outputs of the new head.
+        pretrained: start from torchvision's ImageNet weights (needs network).
+    Returns:
+        The model, in training mode.
+    Raises:
+        KeyError: unknown ``name``.
+        PretrainedWeightsUnavailable: weights asked for but not downloadable.
+    """
+    if name not in ARCHS:
+        raise KeyError(f"unknown architecture {name!r}; choose from {available_models()}")
+    info = ARCHS[name]
+    weights = models.get_weight(info.weights) if pretrained else None
+    try:
+        model = info.builder(weights=weights)
+    except Exception as err:  # urllib/OSError/hash errors all mean "no weights here"
+        raise PretrainedWeightsUnavailable(
+            f"could not fetch ImageNet weights {info.weights} for {name}: {err}. "
+            "Train from scratch (drop --pretrained) or place the file in the torch hub cache."
+        ) from err
+    info.replace_head(model, num_classes)
+    return model
+
+
+def cam_target_layer(model: nn.Module, name: str) -> nn.Module:
+    """The layer whose activations Grad-CAM should use for ``name``."""
+    return model.get_submodule(ARCHS[name].cam_layer)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def to_channels_last(model: nn.Module) -> nn.Module:
+    """channels_last is measurably faster for convolutions on CPU and GPU."""
+    return model.to(memory_format=torch.channels_last)

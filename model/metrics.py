@@ -1,0 +1,64 @@
+"""Classification metrics, all computed by scikit-learn."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from sklearn.metrics import (accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score,
+                             multilabel_confusion_matrix, precision_recall_fscore_support, roc_auc_score)
+
+
+def specificity_per_class(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """TN / (TN + FP) for each class, one-vs-rest."""
+    mcm = multilabel_confusion_matrix(y_true, y_pred, labels=list(range(n_classes)))
+    tn, fp = mcm[:, 0, 0], mcm[:, 0, 1]
+    return np.divide(tn, tn + fp, out=np.zeros(n_classes), where=(tn + fp) > 0)
+
+
+def roc_auc_per_class(y_true: np.ndarray, probs: np.ndarray) -> list[float | None]:
+    """One-vs-rest ROC-AUC per class; ``None`` where a class has no positives or no negatives."""
+    out: list[float | None] = []
+    for c in range(probs.shape[1]):
+        positives = y_true == c
+        out.append(float(roc_auc_score(positives, probs[:, c])) if 0 < positives.sum() < len(y_true) else None)
+    return out
+
+
+def classification_metrics(y_true: Sequence[int], probs: np.ndarray, classes: Sequence[str]) -> dict:
+    """Every figure the evaluation report shows.
+
+    Args:
+        y_true: integer labels, ``(N,)``.
+        probs: predicted probabilities, ``(N, C)``.
+        classes: class names in column order.
+    Returns:
+        JSON-ready dict: accuracy, balanced accuracy, macro/weighted F1, macro
+        one-vs-rest ROC-AUC, per-class precision/recall/specificity/F1/AUC/support,
+        and the confusion matrix (rows = truth, columns = prediction).
+    """
+    y_true = np.asarray(y_true)
+    probs = np.asarray(probs, dtype=np.float64)
+    n = len(classes)
+    labels = list(range(n))
+    y_pred = probs.argmax(axis=1)
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, zero_division=0)
+    specificity = specificity_per_class(y_true, y_pred, n)
+    auc = roc_auc_per_class(y_true, probs)
+    defined = [a for a in auc if a is not None]
+    return {
+        "n_images": int(len(y_true)),
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "balanced_accuracy": float(balanced_accuracy_score(y_true, y_pred)),
+        "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
+        "weighted_f1": float(f1_score(y_true, y_pred, labels=labels, average="weighted", zero_division=0)),
+        "macro_roc_auc_ovr": float(np.mean(defined)) if defined else None,
+        "per_class": {
+            name: {"precision": float(precision[i]), "recall": float(recall[i]),
+                   "specificity": float(specificity[i]), "f1": float(f1[i]),
+                   "roc_auc": auc[i], "support": int(support[i])}
+            for i, name in enumerate(classes)
+        },
+        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+        "classes": list(classes),
+    }

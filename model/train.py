@@ -1,0 +1,249 @@
+"""Train a classifier from a folder-of-classes dataset.
+
+    python -m model.train --arch resnet50 --data ../shared/data/brain-tumor-mri --out runs/resnet50
+
+Writes into ``--out``: ``config.json`` (resolved settings), ``last.pt``
+(resume state, every epoch), ``best.safetensors`` (EMA weights with the best
+validation accuracy, fp16, metadata inside) and ``history.json``.
+Re-running the same command after an interruption resumes from ``last.pt``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from tqdm import tqdm
+
+from .augment import AugmentConfig, augment_batch
+from .checkpoint import atomic_write, load_training_state, save_checkpoint, save_training_state
+from .data import cached_decode, index_folder, split_train_val
+from .factory import count_parameters, create_model, to_channels_last
+from .preprocess import PreprocessSpec, uint8_to_float
+
+
+@dataclass
+class TrainConfig:
+    """Every knob of a run; saved as ``config.json`` and inside the checkpoint."""
+
+    arch: str = "resnet50"
+    data: str = "../shared/data/brain-tumor-mri"
+    out: str = "runs/resnet50"
+    epochs: int = 20
+    batch_size: int = 32
+    lr: float = 1.5e-3
+    weight_decay: float = 0.05
+    label_smoothing: float = 0.1
+    grad_clip: float = 1.0
+    ema_decay: float = 0.998
+    val_fraction: float = 0.06
+    seed: int = 0
+    input_size: int = 128
+    stage_size: int = 144
+    pretrained: bool = False
+    device: str = "auto"
+    cache_dir: str | None = ".cache"
+    augment: dict = field(default_factory=lambda: AugmentConfig().to_dict())
+
+
+@dataclass
+class TrainData:
+    classes: list[str]
+    fingerprint: str
+    train_x: torch.Tensor  # uint8 (N, S, S)
+    train_y: torch.Tensor
+    val_x: torch.Tensor
+    val_y: torch.Tensor
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def load_data(cfg: TrainConfig, spec: PreprocessSpec) -> TrainData:
+    """Index ``<data>/Training``, split (duplicates kept together) and decode once."""
+    root = Path(cfg.data)
+    index = index_folder(root / "Training" if (root / "Training").is_dir() else root)
+    train_idx, val_idx = split_train_val(index, cfg.val_fraction, cfg.seed)
+    images = cached_decode(index, spec, cfg.cache_dir)
+    labels = torch.from_numpy(index.labels)
+    return TrainData(index.classes, index.fingerprint(), images[train_idx], labels[train_idx],
+                     images[val_idx], labels[val_idx])
+
+
+def autocast_for(device: torch.device):
+    """bf16 autocast on both CPU and CUDA: no loss scaling needed."""
+    return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+@torch.inference_mode()
+def evaluate_split(model, x: torch.Tensor, y: torch.Tensor, spec: PreprocessSpec,
+                   device: torch.device, batch_size: int = 128) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy on un-augmented images."""
+    model.eval()
+    losses, correct = 0.0, 0
+    for start in range(0, len(x), batch_size):
+        batch = spec.normalise(uint8_to_float(x[start:start + batch_size]).to(device))
+        target = y[start:start + batch_size].to(device)
+        with autocast_for(device):
+            logits = model(batch.contiguous(memory_format=torch.channels_last)).float()
+        losses += F.cross_entropy(logits, target, reduction="sum").item()
+        correct += (logits.argmax(1) == target).sum().item()
+    return losses / len(x), correct / len(x)
+
+
+def train_one_epoch(model, ema, optimizer, scheduler, data: TrainData, spec: PreprocessSpec,
+                    cfg: TrainConfig, gen: torch.Generator, device: torch.device, desc: str) -> tuple[float, float]:
+    """One pass over the shuffled training set; returns mean loss and accuracy."""
+    model.train()
+    aug = AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.augment.items()})
+    order = torch.randperm(len(data.train_x), generator=gen)
+    steps = len(order) // cfg.batch_size
+    loss_sum, correct, seen = 0.0, 0, 0
+    bar = tqdm(range(steps), desc=desc, leave=False, mininterval=5.0, disable=None)
+    for step in bar:
+        idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
+        raw = uint8_to_float(data.train_x[idx]).to(device)
+        batch = spec.normalise(augment_batch(raw, spec.input_size, aug, gen))
+        target = data.train_y[idx].to(device)
+        with autocast_for(device):
+            logits = model(batch.contiguous(memory_format=torch.channels_last)).float()
+        loss = F.cross_entropy(logits, target, label_smoothing=cfg.label_smoothing)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        optimizer.step()
+        scheduler.step()
+        ema.update_parameters(model)
+        loss_sum += loss.item() * len(idx)
+        correct += (logits.argmax(1) == target).sum().item()
+        seen += len(idx)
+        bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
+    return loss_sum / max(seen, 1), correct / max(seen, 1)
+
+
+def build(cfg: TrainConfig, num_classes: int, steps_per_epoch: int, device: torch.device):
+    """Model, EMA copy, AdamW and a one-cycle schedule."""
+    model = to_channels_last(create_model(cfg.arch, num_classes, pretrained=cfg.pretrained)).to(device)
+    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
+    decay = [p for n, p in model.named_parameters() if p.ndim > 1]
+    no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                                   {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch, pct_start=0.15)
+    return model, ema, optimizer, scheduler
+
+
+def export_best(out: Path, ema, cfg: TrainConfig, spec: PreprocessSpec, data: TrainData, record: dict) -> None:
+    metadata = {
+        "arch": cfg.arch, "classes": data.classes, "preprocess": spec.to_dict(),
+        "train_config": asdict(cfg), "data_fingerprint": data.fingerprint,
+        "trained_from_scratch": not cfg.pretrained, "parameters": count_parameters(ema.module),
+        "validation": record,
+    }
+    save_checkpoint(out / "best.safetensors", ema.module.state_dict(), metadata)
+
+
+def run(cfg: TrainConfig) -> Path:
+    """Train (or resume) a run; returns the path of the best checkpoint."""
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    device = resolve_device(cfg.device)
+    spec = PreprocessSpec(input_size=cfg.input_size, stage_size=cfg.stage_size)
+    data = load_data(cfg, spec)
+    steps = len(data.train_x) // cfg.batch_size
+    if steps == 0:
+        raise ValueError(f"batch size {cfg.batch_size} exceeds the {len(data.train_x)} training images")
+    model, ema, optimizer, scheduler = build(cfg, len(data.classes), steps, device)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    state = {"epoch": 0, "history": [], "best": {"val_acc": -1.0, "val_loss": math.inf}}
+    if (out / "last.pt").exists():
+        state = resume(out / "last.pt", cfg, model, ema, optimizer, scheduler, gen)
+        print(f"resumed from epoch {state['epoch']}")
+    atomic_write(out / "config.json", lambda tmp: Path(tmp).write_text(json.dumps(asdict(cfg), indent=2)))
+    print(f"{cfg.arch}: {count_parameters(model):,} params, {len(data.train_x)} train / "
+          f"{len(data.val_x)} val images, {device}")
+    for epoch in range(state["epoch"], cfg.epochs):
+        started = time.perf_counter()
+        tr_loss, tr_acc = train_one_epoch(model, ema, optimizer, scheduler, data, spec, cfg, gen, device,
+                                          desc=f"epoch {epoch + 1}/{cfg.epochs}")
+        va_loss, va_acc = evaluate_split(ema, data.val_x, data.val_y, spec, device)
+        record = {"epoch": epoch + 1, "train_loss": tr_loss, "train_acc": tr_acc, "val_loss": va_loss,
+                  "val_acc": va_acc, "seconds": time.perf_counter() - started}
+        state["history"].append(record)
+        print(json.dumps(record), flush=True)
+        best = state["best"]
+        if (va_acc, -va_loss) > (best["val_acc"], -best["val_loss"]):
+            state["best"] = record
+            export_best(out, ema, cfg, spec, data, record)
+        state["epoch"] = epoch + 1
+        save_training_state(out / "last.pt", {
+            **state, "model": model.state_dict(), "ema": ema.state_dict(),
+            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+            "generator": gen.get_state(), "torch_rng": torch.get_rng_state(), "config": asdict(cfg),
+        })
+        atomic_write(out / "history.json", lambda tmp: Path(tmp).write_text(json.dumps(state["history"], indent=1)))
+    return out / "best.safetensors"
+
+
+# Settings that may differ between the interrupted run and its resumption.
+_RESUME_FREE = {"out", "device", "cache_dir", "data"}
+
+
+def resume(path: Path, cfg: TrainConfig, model, ema, optimizer, scheduler, gen) -> dict:
+    saved = load_training_state(path)
+    same = {k: v for k, v in asdict(cfg).items() if k not in _RESUME_FREE}
+    theirs = {k: v for k, v in saved["config"].items() if k not in _RESUME_FREE}
+    changed = sorted(k for k in same if same[k] != theirs.get(k))
+    if changed:
+        raise ValueError(f"{path} was written with other settings ({', '.join(changed)}); "
+                         "resume with the original command or choose another --out")
+    model.load_state_dict(saved["model"])
+    ema.load_state_dict(saved["ema"])
+    optimizer.load_state_dict(saved["optimizer"])
+    scheduler.load_state_dict(saved["scheduler"])
+    gen.set_state(saved["generator"])
+    torch.set_rng_state(saved["torch_rng"])
+    return {"epoch": saved["epoch"], "history": saved["history"], "best": saved["best"]}
+
+
+def parse_args(argv: list[str] | None = None) -> TrainConfig:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for f in fields(TrainConfig):
+        if f.name == "augment":
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        if f.type == "bool" or isinstance(f.default, bool):
+            parser.add_argument(flag, action="store_true", help=f"default: {f.default}")
+        else:
+            kind = {"int": int, "float": float}.get(str(f.type), str)
+            parser.add_argument(flag, type=kind, default=f.default, help=f"default: {f.default}")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
+    args = vars(parser.parse_args(argv))
+    threads = args.pop("threads")
+    torch.set_num_threads(threads or os.cpu_count() or 1)
+    if args.get("cache_dir") in ("", "none"):
+        args["cache_dir"] = None
+    return TrainConfig(**args)
+
+
+def main(argv: list[str] | None = None) -> None:
+    best = run(parse_args(argv))
+    print(f"best checkpoint: {best}")
+
+
+if __name__ == "__main__":
+    main()

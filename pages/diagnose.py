@@ -1,0 +1,66 @@
+"""Diagnose: upload or pick an MRI, see the prediction and where the network looked."""
+import streamlit as st
+
+from model import ImageLoadError, load_classifier, load_image
+from model.catalog import bundled_samples, model_report
+from model.charts import probability_bars
+
+classifier = st.cache_resource(load_classifier)()
+report = st.cache_resource(model_report)()
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def explain_upload(data: bytes, name: str):
+    """Cached per image so moving the opacity slider does not re-run the network."""
+    return classifier.explain(load_image(data, name))
+
+
+st.title("🧠 Brain MRI tumour classifier")
+st.caption(report.provenance + ".")
+st.warning(
+    "**Teaching tool, not a diagnosis.** This model has not been validated for clinical use. "
+    "Never use it to make decisions about a patient.", icon="⚠️")
+
+source = st.radio("Image", ["Sample MRI", "Upload your own"], horizontal=True, label_visibility="collapsed")
+if source == "Sample MRI":
+    samples = {s.title: s for s in bundled_samples()}
+    sample = samples[st.selectbox("Sample MRI (from the Kaggle Testing split)", list(samples))]
+    name, data = sample.path.name, sample.path.read_bytes()
+else:
+    upload = st.file_uploader("Brain MRI slice (JPEG, PNG, BMP, TIFF or WebP)",
+                              type=["jpg", "jpeg", "png", "bmp", "tif", "tiff", "webp"])
+    if upload is None:
+        st.info("Choose an image file to classify. Nothing you upload is stored.")
+        st.stop()
+    name, data = upload.name, upload.getvalue()
+
+try:
+    image = load_image(data, name)
+    with st.spinner("Looking at the scan…"):
+        explanation = explain_upload(data, name)
+except ImageLoadError as err:
+    st.error(f"**That file could not be used.** {err}", icon="🚫")
+    st.stop()
+
+names = classifier.display_names
+top = explanation.class_index
+st.subheader(f"Prediction: {names[top]}")
+st.markdown(f"The network gives **{names[top]}** a probability of **{explanation.probabilities[top]:.1%}**.")
+
+left, right = st.columns(2)
+with left:
+    st.plotly_chart(probability_bars(names, explanation.probabilities), width="stretch")
+    opacity = st.slider("Heat-map opacity", 0.0, 1.0, 0.45, 0.05)
+with right:
+    original, overlay = st.columns(2)
+    original.image(image.convert("RGB"), caption="Uploaded image", width="stretch")
+    overlay.image(explanation.overlay(image, opacity), caption=f"Grad-CAM for “{names[top]}”", width="stretch")
+
+with st.expander("How to read this"):
+    st.markdown(
+        "- **Bars**: the network's probability for each of the four classes; they add up to 100%.\n"
+        "- **Grad-CAM**: red marks the regions that pushed the network towards its answer, "
+        "computed from the last convolutional block. It shows where the network looked, "
+        "not where a tumour is; a sensible answer from the wrong region is a warning sign.\n"
+        "- The model only knows these four classes. It has been trained on 2-D slices from one public "
+        "dataset and can be confidently wrong on scans that look different.")

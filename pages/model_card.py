@@ -1,0 +1,42 @@
+"""Model card: what the bundled network is, how it was trained and how well it scores."""
+import streamlit as st
+
+from model.catalog import model_report
+from model.charts import confusion_matrix_heatmap, training_curves
+
+report = st.cache_resource(model_report)()
+meta, metrics, history = report.metadata, report.metrics, report.history
+
+st.title("📊 Model card")
+st.markdown(f"**{report.provenance}.** No ImageNet or other pretrained weights were used.")
+
+if metrics:
+    cols = st.columns(4)
+    cols[0].metric("Accuracy", f"{metrics['accuracy']:.2%}")
+    cols[1].metric("Balanced accuracy", f"{metrics['balanced_accuracy']:.2%}")
+    cols[2].metric("Macro F1", f"{metrics['macro_f1']:.4f}")
+    cols[3].metric("ROC-AUC (one-vs-rest)", f"{metrics['macro_roc_auc_ovr']:.4f}")
+    st.caption(f"On the {metrics['n_images']:,} images of the Kaggle Testing split. "
+               "That split shares duplicate images with Training, so these figures are optimistic.")
+    st.subheader("Per class")
+    st.dataframe(
+        [{"class": name, **{k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}}
+         for name, row in zip(report.display_names, metrics["per_class"].values())],
+        hide_index=True, width="stretch")
+    st.markdown("*Recall* (sensitivity) is the share of that class the model finds; *specificity* is the "
+                "share of the other classes it correctly leaves out.")
+    st.subheader("Confusion matrix")
+    st.plotly_chart(confusion_matrix_heatmap(metrics["confusion_matrix"], report.display_names), width="stretch")
+    st.markdown("Each row is the true class and each column the prediction: everything off the diagonal is a mistake.")
+else:
+    st.info("No evaluation results are bundled with this model yet.")
+
+if history:
+    st.subheader("Training curves")
+    st.plotly_chart(training_curves(history), width="stretch")
+    st.markdown("Validation figures use the averaged (EMA) weights on a held-out 6% of Training; "
+                "training figures are on augmented images, so they sit lower.")
+
+with st.expander("Training configuration and preprocessing"):
+    st.json({"preprocess": meta["preprocess"], "train_config": meta.get("train_config", {}),
+             "data_fingerprint": meta.get("data_fingerprint"), "parameters": meta.get("parameters")})

@@ -1,0 +1,69 @@
+"""Every page under streamlit's AppTest, on the bundled model and samples."""
+import io
+
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from model import DISPLAY_NAMES
+
+from .conftest import synthetic_mri
+
+TIMEOUT = 120
+
+
+def diagnose() -> AppTest:
+    return AppTest.from_file("../pages/diagnose.py", default_timeout=TIMEOUT).run()
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_router_opens_on_diagnose():
+    at = AppTest.from_file("../streamlit_app.py", default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert at.title[0].value.endswith("Brain MRI tumour classifier")
+    assert at.subheader[0].value.startswith("Prediction:")
+
+
+def test_every_sample_gets_its_class(samples):
+    at = diagnose()
+    assert not at.exception
+    for index, sample in enumerate(samples):
+        at.selectbox[0].select_index(index).run()
+        assert not at.exception and not at.error
+        assert at.subheader[0].value == f"Prediction: {DISPLAY_NAMES[sample.label]}"
+        assert len(at.get("plotly_chart")) == 1
+        assert len(at.get("imgs")) >= 1
+
+
+def test_opacity_slider_reruns_without_error():
+    at = diagnose()
+    at.slider[0].set_value(0.9).run()
+    assert not at.exception and at.subheader[0].value.startswith("Prediction:")
+
+
+@pytest.mark.parametrize("payload", [b"", b"not an image at all", png_bytes(synthetic_mri(0, 1))[:120]])
+def test_bad_upload_shows_an_error_and_the_app_keeps_working(payload):
+    at = diagnose()
+    at.radio[0].set_value("Upload your own").run()
+    assert at.info, "an upload prompt should show before a file is chosen"
+    at.file_uploader[0].upload("scan.png", payload, "image/png").run()
+    assert not at.exception
+    assert "could not be used" in at.error[0].value
+    assert not at.subheader
+    at.file_uploader[0].upload("good.png", png_bytes(synthetic_mri(1, 2)), "image/png").run()
+    assert not at.exception and not at.error
+    assert at.subheader[0].value.startswith("Prediction:")
+
+
+def test_model_card_renders_committed_results():
+    at = AppTest.from_file("../pages/model_card.py", default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert "trained from scratch" in at.markdown[0].value
+    labels = [m.label for m in at.metric]
+    assert labels[:2] == ["Accuracy", "Balanced accuracy"]
+    assert len(at.get("plotly_chart")) == 2  # confusion matrix and training curves

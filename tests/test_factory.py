@@ -1,0 +1,33 @@
+import urllib.error
+
+import pytest
+import torch
+
+from model import PretrainedWeightsUnavailable, available_models, create_model
+from model.factory import cam_target_layer
+
+
+@pytest.mark.parametrize("name", ["resnet50", "resnet18", "mobilenet_v2", "efficientnet_b0"])
+def test_factory_builds_a_four_class_head(name):
+    model = create_model(name, num_classes=4).eval()
+    with torch.inference_mode():
+        assert model(torch.zeros(1, 3, 64, 64)).shape == (1, 4)
+    assert isinstance(cam_target_layer(model, name), torch.nn.Module)
+
+
+def test_unknown_architecture_lists_the_choices():
+    with pytest.raises(KeyError, match="resnet50"):
+        create_model("alexnet9000", 4)
+
+
+def test_all_registered_names_are_listed():
+    assert {"resnet50", "mobilenet_v2", "efficientnet_b0", "densenet121", "vgg16"} <= set(available_models())
+
+
+def test_pretrained_fails_clearly_without_network(monkeypatch):
+    def no_network(*args, **kwargs):
+        raise urllib.error.URLError("no route to host")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", no_network)
+    with pytest.raises(PretrainedWeightsUnavailable, match="from scratch"):
+        create_model("resnet18", 4, pretrained=True)

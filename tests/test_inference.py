@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from model import Classifier, DEFAULT_CHECKPOINT, load_classifier, read_metadata
+
+from .conftest import CLASSES, synthetic_mri
+
+
+def test_bundled_checkpoint_carries_its_metadata():
+    meta = read_metadata(DEFAULT_CHECKPOINT)
+    assert meta["arch"] == "resnet50"
+    assert meta["classes"] == CLASSES
+    assert meta["trained_from_scratch"] is True
+    for key in ("preprocess", "train_config", "data_fingerprint", "validation"):
+        assert key in meta
+
+
+def test_bundled_model_api(bundled):
+    assert isinstance(bundled, Classifier) and bundled.classes == CLASSES
+    images = [synthetic_mri(0, 1), synthetic_mri(2, 2).convert("RGBA").resize((300, 180))]
+    probs = bundled.predict_proba(images)
+    assert probs.shape == (2, 4) and probs.dtype == np.float32
+    assert np.allclose(probs.sum(axis=1), 1, atol=1e-5)
+
+
+def test_bundled_model_classifies_every_sample(bundled, samples):
+    probs = bundled.predict_proba([Image.open(s.path) for s in samples])
+    predicted = [bundled.classes[i] for i in probs.argmax(axis=1)]
+    assert predicted == [s.label for s in samples]
+
+
+def test_gradcam_matches_input_size_and_is_finite(bundled, samples):
+    image = Image.open(samples[0].path).resize((250, 190))
+    explanation = bundled.explain(image)
+    assert explanation.heatmap.shape == (190, 250)
+    assert np.isfinite(explanation.heatmap).all()
+    assert 0 <= explanation.heatmap.min() and explanation.heatmap.max() <= 1
+    assert explanation.heatmap.max() > 0
+    assert explanation.overlay(image, 0.5).size == image.size
+
+
+def test_explain_agrees_with_predict_proba(bundled, samples):
+    image = Image.open(samples[1].path)
+    explanation = bundled.explain(image)
+    assert np.allclose(explanation.probabilities, bundled.predict_proba([image])[0], atol=2e-3)
+    assert explanation.class_index == int(np.argmax(explanation.probabilities))
+
+
+def test_explain_a_chosen_class(tiny_checkpoint):
+    clf = load_classifier(tiny_checkpoint)
+    explanation = clf.explain(synthetic_mri(0, 3), class_index=2)
+    assert explanation.class_index == 2 and explanation.heatmap.shape == (64, 64)
+
+
+def test_gradcam_hooks_are_released(tiny_checkpoint):
+    clf = load_classifier(tiny_checkpoint)
+    clf.explain(synthetic_mri(1, 4))
+    hooked = [m for m in clf.model.modules() if m._forward_hooks or m._backward_hooks]
+    assert hooked == []
+
+
+def test_empty_batch(tiny_checkpoint):
+    assert load_classifier(tiny_checkpoint).predict_proba([]).shape == (0, 4)
+
+
+@pytest.mark.parametrize("mode", ["1", "P", "CMYK", "I", "F", "LA"])
+def test_predict_any_mode(tiny_checkpoint, mode):
+    probs = load_classifier(tiny_checkpoint).predict_proba([synthetic_mri(3, 5).convert(mode)])
+    assert np.isfinite(probs).all() and probs.shape == (1, 4)
