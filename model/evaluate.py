@@ -15,9 +15,11 @@ import torch
 
 from .checkpoint import atomic_write, load_checkpoint, save_checkpoint
 from .data import decode_all, index_folder
-from .inference import DEFAULT_CHECKPOINT, Classifier, load_classifier
-from .metrics import classification_metrics
+from .inference import DEFAULT_CHECKPOINT, WEIGHTS_DIR, Classifier, load_classifier
+from .metrics import classification_metrics, headline_with_ci
 from .preprocess import uint8_to_float
+
+DEFAULT_AUDIT = WEIGHTS_DIR / "audit.json"
 
 
 def predict_folder(clf: Classifier, data: str | Path, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -43,14 +45,43 @@ def predict_folder(clf: Classifier, data: str | Path, batch_size: int = 64) -> t
     return index.labels, np.concatenate(chunks), timing
 
 
-def evaluate(checkpoint: str | Path, data: str | Path, batch_size: int = 64) -> dict:
-    """Metrics dict for ``checkpoint`` on ``data`` (also records what was evaluated)."""
+def full_and_clean(labels: np.ndarray, probs: np.ndarray, names: list[str], classes: list[str],
+                   clean_names: set[str] | None) -> dict:
+    """Metrics (with bootstrap CIs) on every image, and on the audit's clean subset when given."""
+    metrics = classification_metrics(labels, probs, classes)
+    metrics.update(headline_with_ci(labels, probs, len(classes)))
+    if clean_names is not None:
+        keep = np.array([n in clean_names for n in names])
+        clean = classification_metrics(labels[keep], probs[keep], classes)
+        clean.update(headline_with_ci(labels[keep], probs[keep], len(classes)))
+        metrics["clean"] = clean
+    return metrics
+
+
+def load_clean_names(audit_path: str | Path | None) -> set[str] | None:
+    """``class/file`` names of the Testing images the audit found no Training duplicate for."""
+    if not audit_path or not Path(audit_path).exists():
+        return None
+    report = json.loads(Path(audit_path).read_text())
+    return {name.split("/", 1)[1] for name in report["clean_testing"]}
+
+
+def evaluate(checkpoint: str | Path, data: str | Path, batch_size: int = 64,
+             audit: str | Path | None = None) -> dict:
+    """Metrics dict for ``checkpoint`` on ``data`` (also records what was evaluated).
+
+    Args:
+        audit: an audit JSON from ``python -m model.audit``; adds a ``clean`` section
+            computed on the Testing images with no duplicate in Training.
+    """
     clf = load_classifier(checkpoint)
     labels, probs, timing = predict_folder(clf, data, batch_size)
-    metrics = classification_metrics(labels, probs, clf.classes)
+    index = index_folder(data, clf.classes)
+    names = [f"{p.parent.name}/{p.name}" for p in index.paths]
+    metrics = full_and_clean(labels, probs, names, clf.classes, load_clean_names(audit))
     metrics.update(timing)
     metrics.update({"checkpoint": Path(checkpoint).name, "arch": clf.arch,
-                    "data": str(data), "data_fingerprint": index_folder(data, clf.classes).fingerprint()})
+                    "data": str(data), "data_fingerprint": index.fingerprint()})
     return metrics
 
 
@@ -69,17 +100,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", default="../shared/data/brain-tumor-mri/Testing")
     parser.add_argument("--out", default=None, help="metrics.json path (default: beside the checkpoint)")
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--audit", default=str(DEFAULT_AUDIT),
+                        help="audit JSON (python -m model.audit) for the clean-subset section")
     parser.add_argument("--store", action="store_true", help="also write the headline metrics into the checkpoint")
     args = parser.parse_args(argv)
     torch.set_num_threads(os.cpu_count() or 1)
-    metrics = evaluate(args.checkpoint, args.data, args.batch_size)
+    metrics = evaluate(args.checkpoint, args.data, args.batch_size, args.audit)
     out = Path(args.out) if args.out else Path(args.checkpoint).with_suffix(".metrics.json")
     atomic_write(out, lambda tmp: Path(tmp).write_text(json.dumps(metrics, indent=2)))
     if args.store:
         store_in_checkpoint(args.checkpoint, metrics)
-    print(f"accuracy {metrics['accuracy']:.4f}  balanced {metrics['balanced_accuracy']:.4f}  "
-          f"macro-F1 {metrics['macro_f1']:.4f}  ROC-AUC {metrics['macro_roc_auc_ovr']:.4f}  "
+    print(f"accuracy {metrics['accuracy']:.4f} [{metrics['accuracy_ci95'][0]:.4f}, {metrics['accuracy_ci95'][1]:.4f}]"
+          f"  balanced {metrics['balanced_accuracy']:.4f}  "
+          f"macro-F1 {metrics['macro_f1']:.4f} [{metrics['macro_f1_ci95'][0]:.4f}, {metrics['macro_f1_ci95'][1]:.4f}]"
+          f"  ROC-AUC {metrics['macro_roc_auc_ovr']:.4f}  "
           f"n={metrics['n_images']}  {metrics['images_per_second']:.1f} img/s")
+    if "clean" in metrics:
+        c = metrics["clean"]
+        print(f"clean subset (no duplicate in Training): accuracy {c['accuracy']:.4f} "
+              f"[{c['accuracy_ci95'][0]:.4f}, {c['accuracy_ci95'][1]:.4f}]  macro-F1 {c['macro_f1']:.4f} "
+              f"[{c['macro_f1_ci95'][0]:.4f}, {c['macro_f1_ci95'][1]:.4f}]  n={c['n_images']}")
     print(f"confusion matrix (rows = truth {metrics['classes']}): {metrics['confusion_matrix']}")
     print(f"wrote {out}")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
+from scipy.stats import bootstrap
 from sklearn.metrics import (accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score,
                              multilabel_confusion_matrix, precision_recall_fscore_support, roc_auc_score)
 
@@ -62,3 +63,32 @@ def classification_metrics(y_true: Sequence[int], probs: np.ndarray, classes: Se
         "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
         "classes": list(classes),
     }
+
+
+def bootstrap_ci(y_true: Sequence[int], y_pred: Sequence[int], statistic, confidence: float = 0.95,
+                 n_resamples: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``statistic(y_true, y_pred)`` over images (scipy.stats.bootstrap).
+
+    Returns:
+        ``(low, high)``; ``(value, value)`` when every resample gives the same figure.
+    """
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    result = bootstrap((y_true, y_pred), statistic, paired=True, vectorized=False, method="percentile",
+                       confidence_level=confidence, n_resamples=n_resamples, random_state=seed)
+    low, high = result.confidence_interval
+    value = float(statistic(y_true, y_pred))
+    if np.isnan(low) or np.isnan(high):  # degenerate: all resamples equal
+        return value, value
+    return float(low), float(high)
+
+
+def headline_with_ci(y_true: Sequence[int], probs: np.ndarray, n_classes: int) -> dict:
+    """Accuracy and macro-F1 with bootstrap 95% intervals."""
+    y_pred = np.asarray(probs).argmax(axis=1)
+    labels = list(range(n_classes))
+
+    def macro_f1(t, p):
+        return f1_score(t, p, labels=labels, average="macro", zero_division=0)
+
+    return {"accuracy_ci95": list(bootstrap_ci(y_true, y_pred, accuracy_score)),
+            "macro_f1_ci95": list(bootstrap_ci(y_true, y_pred, macro_f1))}

@@ -39,3 +39,25 @@ def test_auc_is_none_for_an_absent_class():
     defined = [m["per_class"][k]["roc_auc"] for k in ("a", "b")]
     assert defined == pytest.approx([0.75, 1.0])  # hand-ranked: a's second positive ties a negative
     assert m["macro_roc_auc_ovr"] == pytest.approx(np.mean(defined))
+
+
+def test_bootstrap_interval_contains_the_estimate_and_narrows_with_more_data():
+    from model.metrics import headline_with_ci
+
+    rng = np.random.default_rng(0)
+
+    def noisy(n):
+        y = rng.integers(0, 3, n)
+        pred = np.where(rng.random(n) < 0.8, y, (y + 1) % 3)
+        return y, one_hot(pred)
+
+    y_small, p_small = noisy(60)
+    y_big, p_big = noisy(2000)
+    small = headline_with_ci(y_small, p_small, 3)
+    big = headline_with_ci(y_big, p_big, 3)
+    for y, p, ci in ((y_small, p_small, small), (y_big, p_big, big)):
+        m = classification_metrics(y, p, CLASSES)
+        assert ci["accuracy_ci95"][0] <= m["accuracy"] <= ci["accuracy_ci95"][1]
+        assert ci["macro_f1_ci95"][0] <= m["macro_f1"] <= ci["macro_f1_ci95"][1]
+    width = lambda ci: ci["accuracy_ci95"][1] - ci["accuracy_ci95"][0]  # noqa: E731
+    assert width(big) < width(small) / 2

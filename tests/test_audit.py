@@ -1,0 +1,59 @@
+import json
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+from model.audit import audit, main
+
+from .conftest import CLASSES, write_dataset
+
+
+def smooth_random_image(seed: int) -> Image.Image:
+    """A distinct, natural-looking picture: random low-frequency structure."""
+    coarse = (np.random.default_rng(seed).random((6, 6)) * 255).astype(np.uint8)
+    return Image.fromarray(coarse).resize((96, 96), Image.BICUBIC)
+
+
+def write_distinct_dataset(root, per_class: int, seed: int) -> None:
+    for c, name in enumerate(CLASSES):
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            smooth_random_image(seed * 1000 + c * 100 + i).save(root / name / f"{name}_{i:03d}.png")
+
+
+def test_audit_finds_planted_exact_and_near_duplicates(tmp_path):
+    write_distinct_dataset(tmp_path / "Training", per_class=3, seed=0)
+    write_distinct_dataset(tmp_path / "Testing", per_class=2, seed=5)
+    # exact copy of a training image into testing, same class
+    (tmp_path / "Testing/glioma/leak.png").write_bytes((tmp_path / "Training/glioma/glioma_000.png").read_bytes())
+    # near copy: slightly blurred and re-saved as JPEG
+    near = Image.open(tmp_path / "Training/pituitary/pituitary_001.png").filter(ImageFilter.GaussianBlur(0.6))
+    near.save(tmp_path / "Testing/pituitary/near.jpg", quality=90)
+    # the same image under another class: a label conflict
+    (tmp_path / "Testing/notumor/conflict.png").write_bytes(
+        (tmp_path / "Training/meningioma/meningioma_002.png").read_bytes())
+
+    report = audit(tmp_path)
+    leaked = {n for c in report["clusters"] for n in c}
+    assert "Testing/glioma/leak.png" in leaked and "Testing/pituitary/near.jpg" in leaked
+    assert report["pairs"]["exact"] >= 2 and report["pairs"]["near"] >= 1
+    assert report["label_conflict_clusters"] == 1
+    assert "Testing/glioma/leak.png" not in {"Testing/" + n.split("/", 1)[1] for n in report["clean_testing"]}
+    assert report["testing_with_training_duplicate"] == 3
+    assert report["clean_testing_images"] == report["testing_images"] - 3
+
+
+def test_different_images_are_not_merged(tmp_path):
+    write_distinct_dataset(tmp_path / "Training", per_class=4, seed=1)
+    write_distinct_dataset(tmp_path / "Testing", per_class=4, seed=2)
+    report = audit(tmp_path)
+    assert report["pairs"] == {"exact": 0, "near": 0} and report["clusters"] == []
+
+
+def test_cli_writes_the_report(tmp_path, capsys):
+    write_dataset(tmp_path / "Training", per_class=2)
+    write_dataset(tmp_path / "Testing", per_class=1, seed=3)
+    out = tmp_path / "audit.json"
+    main(["--data", str(tmp_path), "--out", str(out)])
+    assert json.loads(out.read_text())["n_images"] == 12
+    assert "clean_testing_images" in capsys.readouterr().out
