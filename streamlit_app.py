@@ -1,10 +1,10 @@
 """Entry point: `streamlit run streamlit_app.py`. Only navigation lives here."""
 import streamlit as st
 
-st.set_page_config(page_title="Brain MRI tumour classifier", page_icon="🧠", layout="wide")
+st.set_page_config(page_title="Brain MRI tumour classifier", page_icon=":material/neurology:", layout="wide")
 
 navigation = st.navigation([
-    st.Page("pages/diagnose.py", title="Diagnose", icon="🩻", default=True),
-    st.Page("pages/model_card.py", title="Model card", icon="📊"),
+    st.Page("pages/diagnose.py", title="Diagnose", icon=":material/neurology:", default=True),
+    st.Page("pages/model_card.py", title="Model card", icon=":material/analytics:"),
 ])
 navigation.run()

@@ -11,6 +11,8 @@ from .inference import DEFAULT_CHECKPOINT, DISPLAY_NAMES
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 SAMPLES_DIR = ASSETS_DIR / "samples"
+ARCH_NAMES = {"resnet50": "ResNet50", "resnet18": "ResNet18", "mobilenet_v2": "MobileNetV2",
+              "efficientnet_b0": "EfficientNet-B0", "densenet121": "DenseNet121", "vgg16": "VGG16-BN"}
 
 
 @dataclass
@@ -25,6 +27,7 @@ class ModelReport:
     metadata: dict[str, Any]
     metrics: dict[str, Any] | None
     history: list[dict] | None
+    audit: dict[str, Any] | None = None
 
     @property
     def arch(self) -> str:
@@ -40,7 +43,7 @@ class ModelReport:
         origin = "trained from scratch" if self.metadata.get("trained_from_scratch", True) else \
             "fine-tuned from ImageNet weights"
         size = self.metadata["preprocess"]["input_size"]
-        return f"{self.arch}, {origin} at {size}×{size} px on the Kaggle Brain Tumor MRI Training split"
+        return f"{ARCH_NAMES.get(self.arch, self.arch)}, {origin} at {size}×{size} px on the Kaggle Brain Tumor MRI Training split"
 
 
 def _read_json(path: Path) -> Any:
@@ -55,7 +58,14 @@ def model_report(checkpoint: str | Path = DEFAULT_CHECKPOINT) -> ModelReport:
         metadata=read_metadata(checkpoint),
         metrics=_read_json(stem.with_suffix(".metrics.json")),
         history=_read_json(stem.with_suffix(".history.json")),
+        audit=audit_headline(checkpoint.parent / "audit.json"),
     )
+
+
+def audit_headline(path: Path) -> dict[str, Any] | None:
+    """The audit's counts, without its long lists of file names."""
+    report = _read_json(path)
+    return None if report is None else {k: v for k, v in report.items() if not isinstance(v, list)}
 
 
 @dataclass(frozen=True)

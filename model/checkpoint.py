@@ -34,7 +34,7 @@ def atomic_write(path: str | Path, write) -> None:
 
 
 def save_checkpoint(path: str | Path, state_dict: dict[str, torch.Tensor], metadata: dict[str, Any],
-                    dtype: torch.dtype = torch.float16) -> None:
+                    dtype: torch.dtype = torch.float16, keep_fp32: tuple[str, ...] = ("ood.",)) -> None:
     """Save weights (floating tensors cast to ``dtype``) and JSON metadata.
 
     Args:
@@ -42,12 +42,14 @@ def save_checkpoint(path: str | Path, state_dict: dict[str, torch.Tensor], metad
         state_dict: model weights.
         metadata: must hold ``arch``, ``classes`` and ``preprocess``; anything
             JSON-serialisable may be added (config, fingerprint, metrics).
+        keep_fp32: key prefixes stored in float32 (statistics that fp16 would blur).
     """
     missing = [k for k in REQUIRED_METADATA if k not in metadata]
     if missing:
         raise CheckpointError(f"metadata lacks {missing}")
     tensors = {
-        k: (v.detach().to(dtype) if v.is_floating_point() else v.detach()).contiguous().cpu()
+        k: (v.detach().to(torch.float32 if k.startswith(keep_fp32) else dtype) if v.is_floating_point()
+            else v.detach()).contiguous().cpu()
         for k, v in state_dict.items()
     }
     header = {METADATA_KEY: json.dumps(metadata, sort_keys=True)}

@@ -12,8 +12,10 @@ from PIL import Image
 from .checkpoint import load_checkpoint
 from .factory import cam_target_layer, create_model, to_channels_last
 from .gradcam import GradCamExplainer, overlay_heatmap
+from .ood import FeatureGuard, PenultimateFeatures, input_problem, split_guard_tensors
 from .preprocess import PreprocessSpec, uint8_to_float, uncrop_map
 
+NOT_LIKE_TRAINING = "it does not look like the brain MRI slices the model was trained on"
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 DEFAULT_CHECKPOINT = WEIGHTS_DIR / "resnet50.safetensors"
 
@@ -34,11 +36,13 @@ class Explanation:
         probabilities: ``(C,)`` class probabilities in ``classes`` order.
         class_index: the explained class (the top one unless asked otherwise).
         heatmap: ``(H, W)`` Grad-CAM map in [0, 1], the size of the input image.
+        problem: why the image does not look like a brain MRI, or ``None``.
     """
 
     probabilities: np.ndarray
     class_index: int
     heatmap: np.ndarray
+    problem: str | None = None
 
     def overlay(self, image: Image.Image, opacity: float = 0.5) -> Image.Image:
         return overlay_heatmap(image, self.heatmap, opacity)
@@ -48,8 +52,10 @@ class Classifier:
     """A trained network together with the preprocessing it was trained with."""
 
     def __init__(self, model: torch.nn.Module, arch: str, classes: Sequence[str],
-                 spec: PreprocessSpec, metadata: dict[str, Any] | None = None):
+                 spec: PreprocessSpec, metadata: dict[str, Any] | None = None,
+                 guard: FeatureGuard | None = None):
         self.model = to_channels_last(model).eval()
+        self.guard = guard
         self.arch = arch
         self.classes = list(classes)
         self.spec = spec
@@ -58,10 +64,12 @@ class Classifier:
 
     @classmethod
     def from_checkpoint(cls, path: str | Path) -> "Classifier":
-        state, meta = load_checkpoint(path)
+        tensors, meta = load_checkpoint(path)
+        weights, guard = split_guard_tensors(tensors)
         model = create_model(meta["arch"], len(meta["classes"]))
-        model.load_state_dict(state)
-        return cls(model, meta["arch"], meta["classes"], PreprocessSpec.from_dict(meta["preprocess"]), meta)
+        model.load_state_dict(weights)
+        return cls(model, meta["arch"], meta["classes"], PreprocessSpec.from_dict(meta["preprocess"]), meta,
+                   FeatureGuard.from_tensors(guard))
 
     @property
     def display_names(self) -> list[str]:
@@ -91,15 +99,41 @@ class Classifier:
         with torch.inference_mode():
             return self._softmax(self.model(batch.contiguous(memory_format=torch.channels_last)))
 
+    @torch.inference_mode()
+    def features(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
+        """Penultimate-layer features ``(N, D)`` and probabilities ``(N, C)``."""
+        with PenultimateFeatures(self.model) as hook:
+            probs = self._softmax(self.model(self._batch(images)))
+        return hook.features.numpy(), probs
+
+    def _problem(self, image: Image.Image, features: np.ndarray | None) -> str | None:
+        problem = input_problem(image)
+        if problem is None and self.guard is not None and features is not None:
+            problem = None if self.guard.accepts(features[None])[0] else NOT_LIKE_TRAINING
+        return problem
+
+    def check_inputs(self, images: Sequence[Image.Image]) -> list[str | None]:
+        """Per image: why it is not a brain MRI, or ``None`` when it looks like one."""
+        if len(images) == 0:
+            return []
+        features = self.features(images)[0] if self.guard is not None else [None] * len(images)
+        return [self._problem(im, f) for im, f in zip(images, features)]
+
+    def is_brain_mri(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """Boolean ``(N,)``: does each image look like a brain MRI slice?"""
+        return np.array([p is None for p in self.check_inputs(images)], dtype=bool)
+
     def explain(self, image: Image.Image, class_index: int | None = None) -> Explanation:
-        """Probabilities and Grad-CAM for one image, from a single forward/backward pass."""
+        """Probabilities, Grad-CAM and the input check for one image, from one forward/backward pass."""
         square, box = self.spec.to_square_grey(image)
         batch = self.spec.normalise(uint8_to_float(square[None])).contiguous(memory_format=torch.channels_last)
-        with GradCamExplainer(self.model, cam_target_layer(self.model, self.arch)) as explainer:
+        with GradCamExplainer(self.model, cam_target_layer(self.model, self.arch)) as explainer, \
+                PenultimateFeatures(self.model) as hook:
             heat, logits = explainer(batch, class_index)
         probs = self._softmax(logits)[0]
         chosen = int(np.argmax(probs)) if class_index is None else class_index
-        return Explanation(probs, chosen, uncrop_map(heat[0], box, image.size))
+        problem = self._problem(image, hook.features[0].numpy())
+        return Explanation(probs, chosen, uncrop_map(heat[0], box, image.size), problem)
 
     def gradcam(self, image: Image.Image, class_index: int | None = None) -> np.ndarray:
         """Grad-CAM heat map ``(H, W)`` in [0, 1], the size of ``image``."""

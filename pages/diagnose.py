@@ -15,11 +15,11 @@ def explain_upload(data: bytes, name: str):
     return classifier.explain(load_image(data, name))
 
 
-st.title("🧠 Brain MRI tumour classifier")
+st.title("Brain MRI tumour classifier")
 st.caption(report.provenance + ".")
 st.warning(
     "**Teaching tool, not a diagnosis.** This model has not been validated for clinical use. "
-    "Never use it to make decisions about a patient.", icon="⚠️")
+    "Never use it to make decisions about a patient.", icon=":material/school:")
 
 source = st.radio("Image", ["Sample MRI", "Upload your own"], horizontal=True, label_visibility="collapsed")
 if source == "Sample MRI":
@@ -39,8 +39,15 @@ try:
     with st.spinner("Looking at the scan…"):
         explanation = explain_upload(data, name)
 except ImageLoadError as err:
-    st.error(f"**That file could not be used.** {err}", icon="🚫")
+    st.error(f"**That file could not be used.** {err}", icon=":material/block:")
     st.stop()
+
+if explanation.problem:
+    st.error(f"**This does not look like a brain MRI:** {explanation.problem}. The model only knows "
+             "brain MRI slices, so it will not name a tumour for this picture.", icon=":material/help:")
+    if not st.toggle("Show what the network would say anyway (for teaching)"):
+        st.image(image.convert("RGB"), caption=name, width=320)
+        st.stop()
 
 names = classifier.display_names
 top = explanation.class_index

@@ -67,3 +67,15 @@ def test_model_card_renders_committed_results():
     labels = [m.label for m in at.metric]
     assert labels[:2] == ["Accuracy", "Balanced accuracy"]
     assert len(at.get("plotly_chart")) == 2  # confusion matrix and training curves
+
+
+def test_not_an_mri_is_refused_with_a_message():
+    at = diagnose()
+    at.radio[0].set_value("Upload your own").run()
+    colour = Image.new("RGB", (120, 120), (30, 160, 40))
+    at.file_uploader[0].upload("holiday.png", png_bytes(colour), "image/png").run()
+    assert not at.exception
+    assert "does not look like a brain MRI" in at.error[0].value
+    assert not at.subheader  # no tumour class is named
+    at.toggle[0].set_value(True).run()
+    assert at.subheader[0].value.startswith("Prediction:")

@@ -1,0 +1,127 @@
+""""Is this a brain MRI at all?" — an out-of-distribution guard.
+
+Two layers, cheapest first:
+
+1. :func:`input_problem` — plain checks on the picture: blank, or clearly
+   coloured (MRI slices are grey).
+2. :class:`FeatureGuard` — the classifier's penultimate features, reduced by
+   PCA and scored by the Mahalanobis distance to the nearest class mean
+   (shared Ledoit-Wolf covariance). Scores above a threshold calibrated on
+   held-out brain MRIs mean "not like anything the network was trained on".
+
+The guard's arrays travel inside the checkpoint as ``ood.*`` tensors.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+from sklearn.covariance import LedoitWolf
+from sklearn.decomposition import PCA
+from torch import nn
+
+from .preprocess import to_grey_uint8
+
+PREFIX = "ood."
+#: Mean HSV saturation above which a picture is a colour photo or drawing, not an MRI.
+MAX_SATURATION = 0.2
+#: Standard deviation (grey levels) under which an image is blank.
+MIN_GREY_STD = 2.0
+
+
+def input_problem(image: Image.Image) -> str | None:
+    """A reason why ``image`` cannot be a brain MRI, judged from its pixels alone, or ``None``."""
+    if image.mode in ("RGB", "RGBA", "P", "CMYK", "YCbCr", "LAB", "HSV"):
+        hsv = np.asarray(image.convert("RGB").convert("HSV"), dtype=np.float32)
+        if hsv[..., 1].mean() / 255.0 > MAX_SATURATION:
+            return "it is in colour, and MRI slices are greyscale"
+    if float(to_grey_uint8(image).std()) < MIN_GREY_STD:
+        return "it is blank"
+    return None
+
+
+class PenultimateFeatures:
+    """Context manager that records the input of the network's final linear layer."""
+
+    def __init__(self, model: nn.Module):
+        linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+        self.head = linears[-1]
+        self.features: torch.Tensor | None = None
+        self._handle = None
+
+    def __enter__(self) -> "PenultimateFeatures":
+        def keep(_module, inputs):
+            self.features = inputs[0].detach().float()
+
+        self._handle = self.head.register_forward_pre_hook(keep)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._handle is not None:
+            self._handle.remove()
+            self._handle = None
+
+
+@dataclass
+class FeatureGuard:
+    """Mahalanobis distance to the nearest class mean in a PCA space of features."""
+
+    pca_mean: np.ndarray  # (D,)
+    components: np.ndarray  # (K, D)
+    class_means: np.ndarray  # (C, K)
+    precision: np.ndarray  # (K, K)
+    threshold: float
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        """Higher = less like the training MRIs. ``(N, D)`` → ``(N,)``."""
+        z = (np.asarray(features, np.float64) - self.pca_mean) @ self.components.T
+        diff = z[:, None, :] - self.class_means[None]  # (N, C, K)
+        dist = np.einsum("nck,kl,ncl->nc", diff, self.precision, diff)
+        return dist.min(axis=1)
+
+    def accepts(self, features: np.ndarray) -> np.ndarray:
+        return self.score(features) <= self.threshold
+
+    def to_tensors(self) -> dict[str, torch.Tensor]:
+        arrays = {"pca_mean": self.pca_mean, "components": self.components, "class_means": self.class_means,
+                  "precision": self.precision, "threshold": np.array([self.threshold])}
+        return {PREFIX + k: torch.from_numpy(np.asarray(v, np.float32)) for k, v in arrays.items()}
+
+    @classmethod
+    def from_tensors(cls, tensors: dict[str, torch.Tensor]) -> "FeatureGuard | None":
+        """The guard stored in a checkpoint's tensors, or ``None`` if it has none."""
+        if PREFIX + "threshold" not in tensors:
+            return None
+        get = lambda k: tensors[PREFIX + k].double().numpy()  # noqa: E731
+        return cls(get("pca_mean"), get("components"), get("class_means"), get("precision"),
+                   float(get("threshold")[0]))
+
+
+def fit_guard(fit_features: np.ndarray, fit_labels: np.ndarray, calibration_features: np.ndarray,
+              quantile: float = 0.995, n_components: int = 64) -> FeatureGuard:
+    """Fit on one set of in-distribution features, set the threshold on another.
+
+    Args:
+        fit_features, fit_labels: features ``(N, D)`` and class ids of training MRIs.
+        calibration_features: features of held-out MRIs; ``quantile`` of their
+            scores becomes the threshold, so about ``1 - quantile`` of real MRIs
+            are rejected.
+    """
+    pca = PCA(n_components=min(n_components, *fit_features.shape), random_state=0).fit(fit_features)
+    z = pca.transform(fit_features)
+    classes = np.unique(fit_labels)
+    means = np.stack([z[fit_labels == c].mean(axis=0) for c in classes])
+    lookup = np.searchsorted(classes, fit_labels)
+    precision = LedoitWolf().fit(z - means[lookup]).precision_
+    guard = FeatureGuard(pca.mean_, pca.components_, means, precision, threshold=np.inf)
+    guard.threshold = float(np.quantile(guard.score(calibration_features), quantile))
+    return guard
+
+
+def split_guard_tensors(tensors: dict[str, torch.Tensor]) -> tuple[dict, dict]:
+    """``(model weights, guard tensors)`` from a checkpoint's tensors."""
+    model = {k: v for k, v in tensors.items() if not k.startswith(PREFIX)}
+    guard = {k: v for k, v in tensors.items() if k.startswith(PREFIX)}
+    return model, guard
