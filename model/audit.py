@@ -141,6 +141,7 @@ def audit(root: str | Path, max_hash_distance: int = 8, min_correlation: float =
     images = describe_images(indexes)
     pairs = find_duplicates(images, max_hash_distance, min_correlation)
     report = summarise(images, pairs, duplicate_clusters(len(images.names), pairs))
+    report["testing_fingerprint"] = indexes["Testing"].fingerprint()
     report["settings"] = {"hash": "imagehash.phash 64-bit", "max_hash_distance": max_hash_distance,
                           "min_correlation": min_correlation, "thumbnail": THUMB}
     return report

@@ -53,3 +53,19 @@ def training_curves(history: Sequence[dict]) -> go.Figure:
         height=380, margin=dict(l=10, r=10, t=10, b=40), font=_FONT, legend=dict(orientation="h", y=1.12),
     )
     return fig
+
+
+def reliability_diagram(bins: dict) -> go.Figure:
+    """Confidence against accuracy per bin; the diagonal is perfect calibration."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect calibration",
+                             line=dict(dash="dot", color="grey")))
+    fig.add_trace(go.Scatter(
+        x=bins["confidence"], y=bins["accuracy"], mode="lines+markers", name="model",
+        marker=dict(size=[6 + 30 * (c / max(bins["count"])) ** 0.5 for c in bins["count"]], color="#d1495b"),
+        customdata=bins["count"], hovertemplate="confidence %{x:.3f}<br>accuracy %{y:.3f}<br>%{customdata} images"
+                                                "<extra></extra>"))
+    fig.update_layout(xaxis=dict(title="confidence of the top class", range=[0, 1.02]),
+                      yaxis=dict(title="share correct", range=[0, 1.02]),
+                      height=380, margin=dict(l=10, r=10, t=10, b=40), font=_FONT, legend=dict(orientation="h", y=1.1))
+    return fig

@@ -97,6 +97,11 @@ def decode_all(index: ImageFolderIndex, spec: PreprocessSpec) -> torch.Tensor:
     return torch.from_numpy(np.stack(arrays))
 
 
+def cache_dir_arg(value: str | None) -> str | None:
+    """Command-line value of ``--cache-dir``: ``none`` or empty turns caching off."""
+    return None if value in (None, "", "none") else value
+
+
 def cached_decode(index: ImageFolderIndex, spec: PreprocessSpec, cache_dir: str | Path | None) -> torch.Tensor:
     """:func:`decode_all`, memoised on disk by data fingerprint and spec."""
     if cache_dir is None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .calibration import reliability_bins
 from .checkpoint import atomic_write, load_checkpoint, save_checkpoint
 from .data import decode_all, index_folder
 from .inference import DEFAULT_CHECKPOINT, WEIGHTS_DIR, Classifier, load_classifier
@@ -48,21 +49,30 @@ def predict_folder(clf: Classifier, data: str | Path, batch_size: int = 64) -> t
 def full_and_clean(labels: np.ndarray, probs: np.ndarray, names: list[str], classes: list[str],
                    clean_names: set[str] | None) -> dict:
     """Metrics (with bootstrap CIs) on every image, and on the audit's clean subset when given."""
-    metrics = classification_metrics(labels, probs, classes)
-    metrics.update(headline_with_ci(labels, probs, len(classes)))
+    def report(y: np.ndarray, p: np.ndarray) -> dict:
+        out = classification_metrics(y, p, classes)
+        out.update(headline_with_ci(y, p, len(classes)))
+        out["reliability"] = reliability_bins(p, y)
+        out["ece"] = out["reliability"]["ece"]
+        return out
+
+    metrics = report(labels, probs)
     if clean_names is not None:
         keep = np.array([n in clean_names for n in names])
-        clean = classification_metrics(labels[keep], probs[keep], classes)
-        clean.update(headline_with_ci(labels[keep], probs[keep], len(classes)))
-        metrics["clean"] = clean
+        metrics["clean"] = report(labels[keep], probs[keep]) if keep.any() else {"n_images": 0}
     return metrics
 
 
-def load_clean_names(audit_path: str | Path | None) -> set[str] | None:
-    """``class/file`` names of the Testing images the audit found no Training duplicate for."""
+def load_clean_names(audit_path: str | Path | None, fingerprint: str) -> set[str] | None:
+    """``class/file`` names of the Testing images the audit found no Training duplicate for.
+
+    ``None`` when there is no audit, or it was made on other data than ``fingerprint``.
+    """
     if not audit_path or not Path(audit_path).exists():
         return None
     report = json.loads(Path(audit_path).read_text())
+    if report.get("testing_fingerprint") != fingerprint:
+        return None
     return {name.split("/", 1)[1] for name in report["clean_testing"]}
 
 
@@ -78,7 +88,7 @@ def evaluate(checkpoint: str | Path, data: str | Path, batch_size: int = 64,
     labels, probs, timing = predict_folder(clf, data, batch_size)
     index = index_folder(data, clf.classes)
     names = [f"{p.parent.name}/{p.name}" for p in index.paths]
-    metrics = full_and_clean(labels, probs, names, clf.classes, load_clean_names(audit))
+    metrics = full_and_clean(labels, probs, names, clf.classes, load_clean_names(audit, index.fingerprint()))
     metrics.update(timing)
     metrics.update({"checkpoint": Path(checkpoint).name, "arch": clf.arch,
                     "data": str(data), "data_fingerprint": index.fingerprint()})
@@ -114,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
           f"  balanced {metrics['balanced_accuracy']:.4f}  "
           f"macro-F1 {metrics['macro_f1']:.4f} [{metrics['macro_f1_ci95'][0]:.4f}, {metrics['macro_f1_ci95'][1]:.4f}]"
           f"  ROC-AUC {metrics['macro_roc_auc_ovr']:.4f}  "
-          f"n={metrics['n_images']}  {metrics['images_per_second']:.1f} img/s")
+          f"ECE {metrics['ece']:.4f}  n={metrics['n_images']}  {metrics['images_per_second']:.1f} img/s")
     if "clean" in metrics:
         c = metrics["clean"]
         print(f"clean subset (no duplicate in Training): accuracy {c['accuracy']:.4f} "

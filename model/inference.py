@@ -15,6 +15,8 @@ from .gradcam import GradCamExplainer, overlay_heatmap
 from .ood import FeatureGuard, PenultimateFeatures, input_problem, split_guard_tensors
 from .preprocess import PreprocessSpec, uint8_to_float, uncrop_map
 
+#: Below this top-class probability the app says the model is unsure instead of naming a class.
+UNSURE_BELOW = 0.6
 NOT_LIKE_TRAINING = "it does not look like the brain MRI slices the model was trained on"
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 DEFAULT_CHECKPOINT = WEIGHTS_DIR / "resnet50.safetensors"
@@ -43,6 +45,10 @@ class Explanation:
     class_index: int
     heatmap: np.ndarray
     problem: str | None = None
+
+    @property
+    def unsure(self) -> bool:
+        return float(self.probabilities[self.class_index]) < UNSURE_BELOW
 
     def overlay(self, image: Image.Image, opacity: float = 0.5) -> Image.Image:
         return overlay_heatmap(image, self.heatmap, opacity)

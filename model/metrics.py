@@ -6,7 +6,8 @@ from typing import Sequence
 import numpy as np
 from scipy.stats import bootstrap
 from sklearn.metrics import (accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score,
-                             multilabel_confusion_matrix, precision_recall_fscore_support, roc_auc_score)
+                             multilabel_confusion_matrix, precision_recall_fscore_support, recall_score,
+                             roc_auc_score)
 
 
 def specificity_per_class(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
@@ -62,7 +63,23 @@ def classification_metrics(y_true: Sequence[int], probs: np.ndarray, classes: Se
         },
         "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
         "classes": list(classes),
+        "tumour_vs_no_tumour": tumour_vs_normal(y_true, y_pred, list(classes)),
     }
+
+
+def tumour_vs_normal(y_true: np.ndarray, y_pred: np.ndarray, classes: list[str],
+                     normal: str = "notumor") -> dict | None:
+    """Any tumour class against no tumour: sensitivity (tumours found) and specificity.
+
+    Missing a tumour is the costly error, so sensitivity is the figure to watch.
+    """
+    if normal not in classes:
+        return None
+    k = classes.index(normal)
+    truth, guess = np.asarray(y_true) != k, np.asarray(y_pred) != k
+    return {"sensitivity": float(recall_score(truth, guess, pos_label=True, zero_division=0)),
+            "specificity": float(recall_score(truth, guess, pos_label=False, zero_division=0)),
+            "missed_tumours": int((truth & ~guess).sum()), "tumours": int(truth.sum())}
 
 
 def bootstrap_ci(y_true: Sequence[int], y_pred: Sequence[int], statistic, confidence: float = 0.95,

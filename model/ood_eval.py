@@ -21,7 +21,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from .checkpoint import atomic_write, load_checkpoint, save_checkpoint
-from .data import cached_decode, index_folder
+from .data import cache_dir_arg, cached_decode, index_folder
 from .inference import Classifier, load_classifier
 from .ood import FeatureGuard, PenultimateFeatures, fit_guard, split_guard_tensors
 from .preprocess import uint8_to_float
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache-dir", default=".cache")
     parser.add_argument("--out", default=None, help="report JSON (default: <checkpoint>.ood.json)")
     args = parser.parse_args(argv)
-    report = fit_and_measure(Path(args.checkpoint), Path(args.data), args.quantile, args.cache_dir)
+    report = fit_and_measure(Path(args.checkpoint), Path(args.data), args.quantile, cache_dir_arg(args.cache_dir))
     out = Path(args.out) if args.out else Path(args.checkpoint).with_suffix(".ood.json")
     atomic_write(out, lambda tmp: Path(tmp).write_text(json.dumps(report, indent=1)))
     print(f"OOD images rejected: {report['ood_rejected']}/{report['ood_images']} "

@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from .augment import AugmentConfig, augment_batch
 from .checkpoint import atomic_write, load_training_state, save_checkpoint, save_training_state
-from .data import cached_decode, index_folder, split_train_val
+from .data import cache_dir_arg, cached_decode, index_folder, split_train_val
 from .factory import count_parameters, create_model, to_channels_last
 from .preprocess import PreprocessSpec, uint8_to_float
 
@@ -235,8 +235,7 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     args = vars(parser.parse_args(argv))
     threads = args.pop("threads")
     torch.set_num_threads(threads or os.cpu_count() or 1)
-    if args.get("cache_dir") in ("", "none"):
-        args["cache_dir"] = None
+    args["cache_dir"] = cache_dir_arg(args.get("cache_dir"))
     return TrainConfig(**args)
 
 

@@ -2,6 +2,7 @@
 import streamlit as st
 
 from model import ImageLoadError, load_classifier, load_image
+from model.inference import UNSURE_BELOW
 from model.catalog import bundled_samples, model_report
 from model.charts import probability_bars
 
@@ -51,8 +52,15 @@ if explanation.problem:
 
 names = classifier.display_names
 top = explanation.class_index
-st.subheader(f"Prediction: {names[top]}")
-st.markdown(f"The network gives **{names[top]}** a probability of **{explanation.probabilities[top]:.1%}**.")
+if explanation.unsure:
+    runner_up = int(explanation.probabilities.argsort()[-2])
+    st.subheader("The model is unsure")
+    st.markdown(f"No class reaches {UNSURE_BELOW:.0%}: **{names[top]}** ({explanation.probabilities[top]:.1%}) "
+                f"and **{names[runner_up]}** ({explanation.probabilities[runner_up]:.1%}) are the closest. "
+                "Treat this image as unclassified.")
+else:
+    st.subheader(f"Prediction: {names[top]}")
+    st.markdown(f"The network gives **{names[top]}** a probability of **{explanation.probabilities[top]:.1%}**.")
 
 left, right = st.columns(2)
 with left:
@@ -65,7 +73,9 @@ with right:
 
 with st.expander("How to read this"):
     st.markdown(
-        "- **Bars**: the network's probability for each of the four classes; they add up to 100%.\n"
+        "- **Bars**: the network's probability for each of the four classes; they add up to 100%."
+        + (" They are calibrated (temperature scaling), so 90% should be right about 9 times in 10."
+           if "temperature" in classifier.metadata else "") + "\n"
         "- **Grad-CAM**: red marks the regions that pushed the network towards its answer, "
         "computed from the last convolutional block. It shows where the network looked, "
         "not where a tumour is; a sensible answer from the wrong region is a warning sign.\n"

@@ -2,7 +2,8 @@
 import streamlit as st
 
 from model.catalog import model_report
-from model.charts import confusion_matrix_heatmap, training_curves
+from model.charts import confusion_matrix_heatmap, reliability_diagram, training_curves
+from model.inference import UNSURE_BELOW
 
 report = st.cache_resource(model_report)()
 meta, metrics, history = report.metadata, report.metrics, report.history
@@ -50,6 +51,33 @@ if metrics:
     st.markdown("Each row is the true class and each column the prediction: everything off the diagonal is a mistake.")
 else:
     st.info("No evaluation results are bundled with this model yet.")
+
+if metrics and "reliability" in metrics:
+    st.subheader("Can the confidence be trusted?")
+    calibration = meta.get("calibration", {})
+    st.plotly_chart(reliability_diagram(metrics["reliability"]), width="stretch")
+    st.markdown(
+        f"Expected calibration error on Testing: **{metrics['ece']:.4f}** (0 is perfect). "
+        + (f"A temperature of {meta['temperature']:.3f}, fitted on the validation split, softens the raw "
+           f"scores (validation ECE {calibration['validation_ece_before']:.4f} → "
+           f"{calibration['validation_ece_after']:.4f}). " if "temperature" in meta else "")
+        + "Points on the diagonal mean that a stated 90% is right 9 times in 10.")
+    binary = metrics.get("tumour_vs_no_tumour")
+    if binary:
+        st.markdown(f"**Tumour versus no tumour**: sensitivity {binary['sensitivity']:.2%} "
+                    f"({binary['missed_tumours']} of {binary['tumours']} tumours called normal), "
+                    f"specificity {binary['specificity']:.2%}. Missing a tumour is the costly error. "
+                    f"The Diagnose page names no class when the top probability is under {UNSURE_BELOW:.0%}.")
+
+ood = meta.get("ood")
+if ood:
+    st.subheader("Not a brain MRI?")
+    st.markdown(
+        f"Before naming a class the app checks that the picture looks like a brain MRI (grey, not blank, "
+        f"and close to the training scans in the network's own feature space). It turned away "
+        f"**{ood['ood_rejected']} of {ood['ood_images']}** test pictures that are not brain MRIs (photos, "
+        f"drawings, text, noise, CT and ultrasound DICOMs) and **{ood['testing_rejected']} of "
+        f"{ood['testing_images']:,}** real Testing MRIs ({ood['testing_rejected_rate']:.2%}).")
 
 if history:
     st.subheader("Training curves")

@@ -40,6 +40,19 @@ def write_dataset(root: Path, per_class: int, seed: int = 0) -> Path:
     return root
 
 
+def smooth_random_image(seed: int) -> Image.Image:
+    """A distinct, natural-looking picture: random low-frequency structure."""
+    coarse = (np.random.default_rng(seed).random((6, 6)) * 255).astype(np.uint8)
+    return Image.fromarray(coarse).resize((96, 96), Image.BICUBIC)
+
+
+def write_distinct_dataset(root, per_class: int, seed: int) -> None:
+    for c, name in enumerate(CLASSES):
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            smooth_random_image(seed * 1000 + c * 100 + i).save(root / name / f"{name}_{i:03d}.png")
+
+
 @pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory) -> Path:
     """``root/Training/<class>/*.png`` and ``root/Testing/<class>/*.png``, with one planted duplicate."""

@@ -47,7 +47,7 @@ def test_opacity_slider_reruns_without_error():
 
 
 @pytest.mark.parametrize("payload", [b"", b"not an image at all", png_bytes(synthetic_mri(0, 1))[:120]])
-def test_bad_upload_shows_an_error_and_the_app_keeps_working(payload):
+def test_bad_upload_shows_an_error_and_the_app_keeps_working(payload, samples):
     at = diagnose()
     at.radio[0].set_value("Upload your own").run()
     assert at.info, "an upload prompt should show before a file is chosen"
@@ -55,9 +55,10 @@ def test_bad_upload_shows_an_error_and_the_app_keeps_working(payload):
     assert not at.exception
     assert "could not be used" in at.error[0].value
     assert not at.subheader
-    at.file_uploader[0].upload("good.png", png_bytes(synthetic_mri(1, 2)), "image/png").run()
+    sample = samples[1]
+    at.file_uploader[0].upload(sample.path.name, sample.path.read_bytes(), "image/jpeg").run()
     assert not at.exception and not at.error
-    assert at.subheader[0].value.startswith("Prediction:")
+    assert at.subheader[0].value == f"Prediction: {DISPLAY_NAMES[sample.label]}"
 
 
 def test_model_card_renders_committed_results():
@@ -66,7 +67,9 @@ def test_model_card_renders_committed_results():
     assert "trained from scratch" in at.markdown[0].value
     labels = [m.label for m in at.metric]
     assert labels[:2] == ["Accuracy", "Balanced accuracy"]
-    assert len(at.get("plotly_chart")) == 2  # confusion matrix and training curves
+    # confusion matrix, reliability diagram and training curves
+    assert len(at.get("plotly_chart")) == 3
+    assert any("Not a brain MRI" in h.value for h in at.subheader)
 
 
 def test_not_an_mri_is_refused_with_a_message():
@@ -78,4 +81,4 @@ def test_not_an_mri_is_refused_with_a_message():
     assert "does not look like a brain MRI" in at.error[0].value
     assert not at.subheader  # no tumour class is named
     at.toggle[0].set_value(True).run()
-    assert at.subheader[0].value.startswith("Prediction:")
+    assert at.subheader[0].value.startswith(("Prediction:", "The model is unsure"))

@@ -5,20 +5,7 @@ from PIL import Image, ImageFilter
 
 from model.audit import audit, main
 
-from .conftest import CLASSES, write_dataset
-
-
-def smooth_random_image(seed: int) -> Image.Image:
-    """A distinct, natural-looking picture: random low-frequency structure."""
-    coarse = (np.random.default_rng(seed).random((6, 6)) * 255).astype(np.uint8)
-    return Image.fromarray(coarse).resize((96, 96), Image.BICUBIC)
-
-
-def write_distinct_dataset(root, per_class: int, seed: int) -> None:
-    for c, name in enumerate(CLASSES):
-        (root / name).mkdir(parents=True)
-        for i in range(per_class):
-            smooth_random_image(seed * 1000 + c * 100 + i).save(root / name / f"{name}_{i:03d}.png")
+from .conftest import write_dataset, write_distinct_dataset
 
 
 def test_audit_finds_planted_exact_and_near_duplicates(tmp_path):

@@ -68,3 +68,11 @@ def test_empty_batch(tiny_checkpoint):
 def test_predict_any_mode(tiny_checkpoint, mode):
     probs = load_classifier(tiny_checkpoint).predict_proba([synthetic_mri(3, 5).convert(mode)])
     assert np.isfinite(probs).all() and probs.shape == (1, 4)
+
+
+def test_low_confidence_is_unsure():
+    from model import Explanation
+
+    heat = np.zeros((2, 2))
+    assert Explanation(np.array([0.5, 0.3, 0.1, 0.1]), 0, heat).unsure
+    assert not Explanation(np.array([0.9, 0.05, 0.03, 0.02]), 0, heat).unsure

@@ -61,3 +61,12 @@ def test_bootstrap_interval_contains_the_estimate_and_narrows_with_more_data():
         assert ci["macro_f1_ci95"][0] <= m["macro_f1"] <= ci["macro_f1_ci95"][1]
     width = lambda ci: ci["accuracy_ci95"][1] - ci["accuracy_ci95"][0]  # noqa: E731
     assert width(big) < width(small) / 2
+
+
+def test_tumour_versus_no_tumour():
+    classes = ["glioma", "notumor", "pituitary"]
+    y_true = [0, 0, 2, 2, 1, 1]
+    y_pred = [0, 1, 0, 2, 1, 2]  # one tumour called normal, one normal called tumour
+    binary = classification_metrics(y_true, one_hot(y_pred), classes)["tumour_vs_no_tumour"]
+    assert binary == {"sensitivity": 0.75, "specificity": 0.5, "missed_tumours": 1, "tumours": 4}
+    assert classification_metrics([0], one_hot([0]), CLASSES)["tumour_vs_no_tumour"] is None

@@ -69,3 +69,19 @@ def test_killed_mid_epoch_resumes_and_finishes(tiny_dataset, tmp_path):
     assert [h["epoch"] for h in history] == [1, 2, 3, 4]
     assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))
     load_classifier(tmp_path / "best.safetensors")
+
+
+def test_release_calibrates_guards_and_evaluates_a_run(tiny_dataset, tmp_path):
+    from model.release import release
+
+    run_dir, weights = tmp_path / "run", tmp_path / "weights"
+    weights.mkdir()
+    run(TrainConfig(data=str(tiny_dataset), out=str(run_dir), epochs=2, **TINY))
+    released = release(run_dir, "tiny", tiny_dataset, cache_dir="none", weights_dir=weights)
+    assert sorted(p.name for p in weights.iterdir()) == [
+        "tiny.config.json", "tiny.history.json", "tiny.metrics.json", "tiny.ood.json", "tiny.safetensors"]
+    clf = load_classifier(released)
+    assert clf.guard is not None and clf.temperature > 0
+    meta = clf.metadata
+    assert {"temperature", "calibration", "ood", "test_metrics"} <= set(meta)
+    assert json.loads((weights / "tiny.metrics.json").read_text())["n_images"] == 24
