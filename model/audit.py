@@ -142,9 +142,33 @@ def audit(root: str | Path, max_hash_distance: int = 8, min_correlation: float =
     pairs = find_duplicates(images, max_hash_distance, min_correlation)
     report = summarise(images, pairs, duplicate_clusters(len(images.names), pairs))
     report["testing_fingerprint"] = indexes["Testing"].fingerprint()
+    report["class_counts"] = {split: {name: int((index.labels == i).sum()) for i, name in enumerate(index.classes)}
+                              for split, index in indexes.items()}
     report["settings"] = {"hash": "imagehash.phash 64-bit", "max_hash_distance": max_hash_distance,
                           "min_correlation": min_correlation, "thumbnail": THUMB}
     return report
+
+
+def save_examples(report: dict, root: Path, out_dir: Path, count: int = 4, side: int = 160) -> list[dict]:
+    """Copy a few cross-split duplicate pairs (one exact, the rest the least similar near ones) as thumbnails.
+
+    Returns:
+        The chosen pairs, with the thumbnails' file names under ``out_dir``.
+    """
+    cross = [p for p in report["pair_list"] if p["a"].split("/")[0] != p["b"].split("/")[0]]
+    exact = [p for p in cross if p["kind"] == "exact"][:1]
+    near = sorted((p for p in cross if p["kind"] == "near"), key=lambda p: p["correlation"])
+    chosen = exact + near[:: max(1, len(near) // max(count - len(exact), 1))][:count - len(exact)]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for number, pair in enumerate(chosen):
+        for side_name in ("a", "b"):
+            with Image.open(root / pair[side_name]) as im:
+                thumb = im.convert("L")
+                thumb.thumbnail((side, side))
+                name = f"pair{number}_{side_name}.jpg"
+                thumb.save(out_dir / name, quality=90)
+                pair[f"{side_name}_thumbnail"] = name
+    return chosen
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -153,8 +177,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default="model/weights/audit.json")
     parser.add_argument("--max-hash-distance", type=int, default=8)
     parser.add_argument("--min-correlation", type=float, default=0.95)
+    parser.add_argument("--examples-dir", default=None, help="also save a few duplicate pairs as thumbnails here")
     args = parser.parse_args(argv)
     report = audit(args.data, args.max_hash_distance, args.min_correlation)
+    if args.examples_dir:
+        report["examples"] = save_examples(report, Path(args.data), Path(args.examples_dir))
     atomic_write(args.out, lambda tmp: Path(tmp).write_text(json.dumps(report)))
     headline = {k: v for k, v in report.items() if not isinstance(v, list)}
     print(json.dumps(headline, indent=1))

@@ -63,9 +63,14 @@ def model_report(checkpoint: str | Path = DEFAULT_CHECKPOINT) -> ModelReport:
 
 
 def audit_headline(path: Path) -> dict[str, Any] | None:
-    """The audit's counts, without its long lists of file names."""
+    """The audit's counts and example pairs, without its long lists of file names."""
     report = _read_json(path)
-    return None if report is None else {k: v for k, v in report.items() if not isinstance(v, list)}
+    if report is None:
+        return None
+    return {k: v for k, v in report.items() if not isinstance(v, list) or k == "examples"}
+
+
+DUPLICATES_DIR = ASSETS_DIR / "duplicates"
 
 
 @dataclass(frozen=True)

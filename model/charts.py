@@ -69,3 +69,33 @@ def reliability_diagram(bins: dict) -> go.Figure:
                       yaxis=dict(title="share correct", range=[0, 1.02]),
                       height=380, margin=dict(l=10, r=10, t=10, b=40), font=_FONT, legend=dict(orientation="h", y=1.1))
     return fig
+
+
+def class_balance(counts: dict[str, dict[str, int]], names: dict[str, str]) -> go.Figure:
+    """Images per class, one group of bars per split."""
+    fig = go.Figure()
+    for split, per_class in counts.items():
+        fig.add_trace(go.Bar(name=split, x=[names.get(c, c) for c in per_class], y=list(per_class.values()),
+                             text=list(per_class.values()), textposition="auto"))
+    fig.update_layout(barmode="group", yaxis_title="images", height=340,
+                      margin=dict(l=10, r=10, t=10, b=40), font=_FONT, legend=dict(orientation="h", y=1.12))
+    return fig
+
+
+def full_versus_clean(full: dict, clean: dict) -> go.Figure:
+    """Accuracy and macro-F1 on all Testing images and on the clean subset, with 95% intervals."""
+    fig = go.Figure()
+    for label, m, colour in (("all Testing images", full, "#8da9c4"), ("clean subset", clean, "#d1495b")):
+        values = [m["accuracy"], m["macro_f1"]]
+        intervals = [m["accuracy_ci95"], m["macro_f1_ci95"]]
+        fig.add_trace(go.Bar(
+            name=f"{label} (n={m['n_images']})", x=["accuracy", "macro F1"], y=values, marker_color=colour,
+            error_y=dict(type="data", symmetric=False, array=[hi - v for v, (_, hi) in zip(values, intervals)],
+                         arrayminus=[v - lo for v, (lo, _) in zip(values, intervals)]),
+            text=[f"{v:.2%}" for v in values], textposition="inside"))
+    low = min(min(full["accuracy_ci95"][0], clean["accuracy_ci95"][0]),
+              min(full["macro_f1_ci95"][0], clean["macro_f1_ci95"][0]))
+    fig.update_layout(barmode="group", yaxis=dict(range=[max(0.0, low - 0.05), 1.0], tickformat=".0%"),
+                      height=340, margin=dict(l=10, r=10, t=10, b=40), font=_FONT,
+                      legend=dict(orientation="h", y=1.12))
+    return fig

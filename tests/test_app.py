@@ -37,7 +37,7 @@ def test_every_sample_gets_its_class(samples):
         assert not at.exception and not at.error
         assert at.subheader[0].value == f"Prediction: {DISPLAY_NAMES[sample.label]}"
         assert len(at.get("plotly_chart")) == 1
-        assert len(at.get("imgs")) >= 1
+        assert len(at.image) >= 1
 
 
 def test_opacity_slider_reruns_without_error():
@@ -46,7 +46,8 @@ def test_opacity_slider_reruns_without_error():
     assert not at.exception and at.subheader[0].value.startswith("Prediction:")
 
 
-@pytest.mark.parametrize("payload", [b"", b"not an image at all", png_bytes(synthetic_mri(0, 1))[:120]])
+@pytest.mark.parametrize("payload", [b"", b"not an image at all", png_bytes(synthetic_mri(0, 1))[:120]],
+                         ids=["empty", "text", "truncated png"])
 def test_bad_upload_shows_an_error_and_the_app_keeps_working(payload, samples):
     at = diagnose()
     at.radio[0].set_value("Upload your own").run()
@@ -67,9 +68,17 @@ def test_model_card_renders_committed_results():
     assert "trained from scratch" in at.markdown[0].value
     labels = [m.label for m in at.metric]
     assert labels[:2] == ["Accuracy", "Balanced accuracy"]
-    # confusion matrix, reliability diagram and training curves
-    assert len(at.get("plotly_chart")) == 3
-    assert any("Not a brain MRI" in h.value for h in at.subheader)
+    assert len(at.get("plotly_chart")) == 2  # confusion matrix and training curves
+
+
+def test_data_evaluation_page_shows_leak_clean_figures_calibration_and_ood():
+    at = AppTest.from_file("../pages/data_evaluation.py", default_timeout=TIMEOUT).run()
+    assert not at.exception
+    headers = [h.value for h in at.subheader]
+    assert headers == ["The dataset", "Duplicates: the test split leaks", "Full versus clean test figures",
+                       "Can the confidence be trusted?", "Not a brain MRI?"]
+    assert len(at.get("plotly_chart")) == 3  # class balance, full vs clean, reliability
+    assert len(at.image) >= 1  # duplicate pairs side by side
 
 
 def test_not_an_mri_is_refused_with_a_message():

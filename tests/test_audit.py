@@ -5,7 +5,7 @@ from PIL import Image, ImageFilter
 
 from model.audit import audit, main
 
-from .conftest import write_dataset, write_distinct_dataset
+from .conftest import CLASSES, write_dataset, write_distinct_dataset
 
 
 def test_audit_finds_planted_exact_and_near_duplicates(tmp_path):
@@ -40,7 +40,12 @@ def test_different_images_are_not_merged(tmp_path):
 def test_cli_writes_the_report(tmp_path, capsys):
     write_dataset(tmp_path / "Training", per_class=2)
     write_dataset(tmp_path / "Testing", per_class=1, seed=3)
-    out = tmp_path / "audit.json"
-    main(["--data", str(tmp_path), "--out", str(out)])
-    assert json.loads(out.read_text())["n_images"] == 12
+    out, examples = tmp_path / "audit.json", tmp_path / "examples"
+    main(["--data", str(tmp_path), "--out", str(out), "--examples-dir", str(examples)])
+    report = json.loads(out.read_text())
+    assert report["n_images"] == 12
+    assert report["class_counts"]["Testing"] == {name: 1 for name in CLASSES}
+    for pair in report["examples"]:
+        assert pair["a"].split("/")[0] != pair["b"].split("/")[0]
+        assert Image.open(examples / pair["a_thumbnail"]).size[0] <= 160
     assert "clean_testing_images" in capsys.readouterr().out

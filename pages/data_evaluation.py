@@ -1,0 +1,74 @@
+"""Data & evaluation: the dataset, its duplicate leak, clean figures, calibration and the MRI check."""
+import streamlit as st
+
+from model import DISPLAY_NAMES
+from model.catalog import DUPLICATES_DIR, model_report
+from model.charts import class_balance, full_versus_clean, reliability_diagram
+from model.inference import UNSURE_BELOW
+
+report = st.cache_resource(model_report)()
+meta, metrics, audit = report.metadata, report.metrics or {}, report.audit
+
+st.title("Data & evaluation")
+st.markdown("How much should you trust the accuracy figures? This page shows the data, "
+            "a leak in the public test split, and how the model behaves when it should not answer.")
+
+if audit:
+    st.subheader("The dataset")
+    st.plotly_chart(class_balance(audit["class_counts"], DISPLAY_NAMES), width="stretch")
+    st.markdown("The Kaggle Brain Tumor MRI Dataset (CC0) has four classes of roughly equal size, "
+                "split by its authors into Training and Testing folders.")
+
+    st.subheader("Duplicates: the test split leaks")
+    st.markdown(
+        f"A perceptual hash finds look-alike pairs, and a pixel correlation of at least "
+        f"{audit['settings']['min_correlation']} confirms them. **{audit['pairs']['exact']:,}** pairs are "
+        f"byte-identical and **{audit['pairs']['near']:,}** more are the same slice re-processed or its neighbour "
+        f"in the same series. **{audit['testing_with_training_duplicate']:,} of {audit['testing_images']:,}** "
+        f"Testing images have such a twin in Training, so a model can score well there by memory. "
+        f"Label conflicts (one image under two classes): {audit['label_conflict_clusters']}.")
+    st.dataframe([{"class": DISPLAY_NAMES.get(c, c), "leaked Testing images": n,
+                   "Testing images": audit["class_counts"]["Testing"][c]}
+                  for c, n in audit["testing_leaked_per_class"].items()], hide_index=True)
+    for pair in audit.get("examples", []):
+        left, right, info = st.columns([1, 1, 2])
+        left.image(str(DUPLICATES_DIR / pair["a_thumbnail"]), caption=pair["a"])
+        right.image(str(DUPLICATES_DIR / pair["b_thumbnail"]), caption=pair["b"])
+        info.markdown(f"**{pair['kind']} duplicate**  \nhash distance {pair['hash_distance']} of 64 bits, "
+                      f"pixel correlation {pair['correlation']:.3f}")
+
+clean = metrics.get("clean")
+if clean and clean.get("n_images"):
+    st.subheader("Full versus clean test figures")
+    st.plotly_chart(full_versus_clean(metrics, clean), width="stretch")
+    st.markdown(f"On the {clean['n_images']} Testing images with no twin in Training the model scores "
+                f"{clean['accuracy']:.2%} (95% interval {clean['accuracy_ci95'][0]:.2%}–"
+                f"{clean['accuracy_ci95'][1]:.2%}). This is the figure to quote. Few no-tumour images stay "
+                "clean, so it says little about that class.")
+
+if "reliability" in metrics:
+    st.subheader("Can the confidence be trusted?")
+    st.plotly_chart(reliability_diagram(metrics["reliability"]), width="stretch")
+    calibration = meta.get("calibration")
+    st.markdown(
+        f"Expected calibration error on Testing: **{metrics['ece']:.4f}** (0 is perfect). "
+        + (f"A temperature of {meta['temperature']:.3f}, fitted on the validation split, rescales the raw "
+           f"scores (validation ECE {calibration['validation_ece_before']:.4f} → "
+           f"{calibration['validation_ece_after']:.4f}). " if calibration else "")
+        + "Points on the diagonal mean that a stated 90% is right 9 times in 10.")
+    binary = metrics.get("tumour_vs_no_tumour")
+    if binary:
+        st.markdown(f"**Tumour versus no tumour**: sensitivity {binary['sensitivity']:.2%} "
+                    f"({binary['missed_tumours']} of {binary['tumours']} tumours called normal), "
+                    f"specificity {binary['specificity']:.2%}. Missing a tumour is the costly error. "
+                    f"The Diagnose page names no class when the top probability is under {UNSURE_BELOW:.0%}.")
+
+ood = meta.get("ood")
+if ood:
+    st.subheader("Not a brain MRI?")
+    st.markdown(
+        f"Before naming a class the app checks that the picture looks like a brain MRI: grey, not blank, "
+        f"and close to the training scans in the network's own feature space. It turned away "
+        f"**{ood['ood_rejected']} of {ood['ood_images']}** pictures that are not brain MRIs (photos, drawings, "
+        f"text, noise, CT and ultrasound DICOMs) and **{ood['testing_rejected']} of {ood['testing_images']:,}** "
+        f"real Testing MRIs ({ood['testing_rejected_rate']:.2%}).")
