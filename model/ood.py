@@ -29,6 +29,17 @@ PREFIX = "ood."
 MAX_SATURATION = 0.2
 #: Standard deviation (grey levels) under which an image is blank.
 MIN_GREY_STD = 2.0
+#: Least share of dark pixels in the outer band: MRI slices sit on a black background
+#: (0.5% of Kaggle Testing slices fall below 0.16; text, photos and noise mostly do).
+MIN_DARK_BORDER = 0.1
+
+
+def dark_border_share(grey: np.ndarray, band: float = 0.06, dark: float = 0.15) -> float:
+    """Share of the outer ``band`` of pixels darker than ``dark`` × the image's 99th percentile."""
+    h, w = grey.shape
+    b = max(2, int(band * min(h, w)))
+    edge = np.concatenate([grey[:b].ravel(), grey[-b:].ravel(), grey[:, :b].ravel(), grey[:, -b:].ravel()])
+    return float((edge < dark * max(float(np.percentile(grey, 99)), 1.0)).mean())
 
 
 def input_problem(image: Image.Image) -> str | None:
@@ -37,8 +48,11 @@ def input_problem(image: Image.Image) -> str | None:
         hsv = np.asarray(image.convert("RGB").convert("HSV"), dtype=np.float32)
         if hsv[..., 1].mean() / 255.0 > MAX_SATURATION:
             return "it is in colour, and MRI slices are greyscale"
-    if float(to_grey_uint8(image).std()) < MIN_GREY_STD:
+    grey = to_grey_uint8(image)
+    if float(grey.std()) < MIN_GREY_STD:
         return "it is blank"
+    if dark_border_share(grey) < MIN_DARK_BORDER:
+        return "it has no dark background around the subject, as MRI slices do"
     return None
 
 

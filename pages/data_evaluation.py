@@ -2,7 +2,7 @@
 import streamlit as st
 
 from model import DISPLAY_NAMES
-from model.catalog import DUPLICATES_DIR, model_report
+from model.catalog import DUPLICATES_DIR, bundled_samples, model_report
 from model.charts import class_balance, full_versus_clean, reliability_diagram
 from model.inference import UNSURE_BELOW
 
@@ -17,7 +17,10 @@ if audit:
     st.subheader("The dataset")
     st.plotly_chart(class_balance(audit["class_counts"], DISPLAY_NAMES), width="stretch")
     st.markdown("The Kaggle Brain Tumor MRI Dataset (CC0) has four classes of roughly equal size, "
-                "split by its authors into Training and Testing folders.")
+                "split by its authors into Training and Testing folders. One bundled example per class:")
+    for column, sample in zip(st.columns(4), bundled_samples()):
+        column.image(str(sample.path), caption=DISPLAY_NAMES.get(sample.label, sample.label))
+    st.markdown("The slices mix T1, T2 and FLAIR contrasts and axial, coronal and sagittal views.")
 
     st.subheader("Duplicates: the test split leaks")
     st.markdown(

@@ -77,3 +77,8 @@ def test_bundled_model_rejects_noise_and_blank_and_accepts_samples(bundled, samp
     assert not bundled.is_brain_mri(junk).any()
     assert bundled.is_brain_mri([Image.open(s.path) for s in samples]).all()
     assert bundled.explain(Image.open(samples[0].path)).problem is None
+
+
+def test_text_page_has_no_dark_border():
+    page = synthetic_ood_images()["text screenshot 0"]
+    assert "dark background" in input_problem(page)
