@@ -15,7 +15,7 @@ import torch
 
 from .calibration import reliability_bins
 from .checkpoint import atomic_write, load_checkpoint, save_checkpoint
-from .data import decode_all, index_folder
+from .data import ImageFolderIndex, decode_all, index_folder
 from .inference import DEFAULT_CHECKPOINT, WEIGHTS_DIR, Classifier, load_classifier
 from .metrics import classification_metrics, headline_with_ci
 from .preprocess import uint8_to_float
@@ -23,11 +23,12 @@ from .preprocess import uint8_to_float
 DEFAULT_AUDIT = WEIGHTS_DIR / "audit.json"
 
 
-def predict_folder(clf: Classifier, data: str | Path, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray, dict]:
+def predict_folder(clf: Classifier, data: str | Path,
+                   batch_size: int = 64) -> tuple[ImageFolderIndex, np.ndarray, dict]:
     """Probabilities for every image under ``data/<class>/``.
 
     Returns:
-        ``(labels, probs, timing)``; timing holds end-to-end and model-only images/s.
+        ``(index, probs, timing)``; timing holds end-to-end and model-only images/s.
     """
     index = index_folder(data, classes=clf.classes)
     started = time.perf_counter()
@@ -43,7 +44,7 @@ def predict_folder(clf: Classifier, data: str | Path, batch_size: int = 64) -> t
         "model_images_per_second": len(images) / (finished - decoded),
         "batch_size": batch_size, "threads": torch.get_num_threads(),
     }
-    return index.labels, np.concatenate(chunks), timing
+    return index, np.concatenate(chunks), timing
 
 
 def full_and_clean(labels: np.ndarray, probs: np.ndarray, names: list[str], classes: list[str],
@@ -85,10 +86,9 @@ def evaluate(checkpoint: str | Path, data: str | Path, batch_size: int = 64,
             computed on the Testing images with no duplicate in Training.
     """
     clf = load_classifier(checkpoint)
-    labels, probs, timing = predict_folder(clf, data, batch_size)
-    index = index_folder(data, clf.classes)
+    index, probs, timing = predict_folder(clf, data, batch_size)
     names = [f"{p.parent.name}/{p.name}" for p in index.paths]
-    metrics = full_and_clean(labels, probs, names, clf.classes, load_clean_names(audit, index.fingerprint()))
+    metrics = full_and_clean(index.labels, probs, names, clf.classes, load_clean_names(audit, index.fingerprint()))
     metrics.update(timing)
     metrics.update({"checkpoint": Path(checkpoint).name, "arch": clf.arch,
                     "data": str(data), "data_fingerprint": index.fingerprint()})
