@@ -17,7 +17,7 @@ from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 
 from .checkpoint import load_checkpoint, save_checkpoint
-from .data import cache_dir_arg, cached_decode, index_folder, split_train_val
+from .data import cache_dir_arg, cached_decode, index_folder, split_train_val, training_folder
 from .inference import load_classifier
 from .preprocess import uint8_to_float
 
@@ -61,8 +61,7 @@ def validation_logits(checkpoint: Path, cache_dir: str | None) -> tuple[np.ndarr
     """Logits and labels of the training run's validation split."""
     clf = load_classifier(checkpoint)
     cfg = clf.metadata["train_config"]
-    root = Path(cfg["data"])
-    index = index_folder(root / "Training" if (root / "Training").is_dir() else root, clf.classes)
+    index = index_folder(training_folder(cfg["data"]), clf.classes)
     _, val_idx = split_train_val(index, cfg["val_fraction"], cfg["seed"])
     images = cached_decode(index, clf.spec, cache_dir)[val_idx]
     batch = clf.spec.normalise(uint8_to_float(images)).contiguous(memory_format=torch.channels_last)

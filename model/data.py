@@ -71,6 +71,12 @@ def index_folder(root: str | Path, classes: list[str] | None = None) -> ImageFol
     return ImageFolderIndex(root, list(classes), paths, np.asarray(labels, dtype=np.int64), digests)
 
 
+def training_folder(root: str | Path) -> Path:
+    """``root/Training`` when the dataset has Training/Testing folders, else ``root`` itself."""
+    root = Path(root)
+    return root / "Training" if (root / "Training").is_dir() else root
+
+
 def split_train_val(index: ImageFolderIndex, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Stratified split that keeps byte-identical images on one side.
 

@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from .augment import AugmentConfig, augment_batch
 from .checkpoint import atomic_write, load_training_state, save_checkpoint, save_training_state
-from .data import cache_dir_arg, cached_decode, index_folder, split_train_val
+from .data import cache_dir_arg, cached_decode, index_folder, split_train_val, training_folder
 from .factory import count_parameters, create_model, to_channels_last
 from .preprocess import PreprocessSpec, uint8_to_float
 
@@ -72,8 +72,7 @@ def resolve_device(name: str) -> torch.device:
 
 def load_data(cfg: TrainConfig, spec: PreprocessSpec) -> TrainData:
     """Index ``<data>/Training``, split (duplicates kept together) and decode once."""
-    root = Path(cfg.data)
-    index = index_folder(root / "Training" if (root / "Training").is_dir() else root)
+    index = index_folder(training_folder(cfg.data))
     train_idx, val_idx = split_train_val(index, cfg.val_fraction, cfg.seed)
     images = cached_decode(index, spec, cfg.cache_dir)
     labels = torch.from_numpy(index.labels)
