@@ -106,11 +106,15 @@ class Classifier:
             return self._softmax(self.model(batch.contiguous(memory_format=torch.channels_last)))
 
     @torch.inference_mode()
-    def features(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
-        """Penultimate-layer features ``(N, D)`` and probabilities ``(N, C)``."""
+    def batch_features(self, batch: torch.Tensor) -> np.ndarray:
+        """Penultimate-layer features ``(N, D)`` of an already preprocessed batch."""
         with PenultimateFeatures(self.model) as hook:
-            probs = self._softmax(self.model(self._batch(images)))
-        return hook.features.numpy(), probs
+            self.model(batch.contiguous(memory_format=torch.channels_last))
+        return hook.features.numpy()
+
+    def features(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """Penultimate-layer features ``(N, D)`` of PIL images."""
+        return self.batch_features(self._batch(images))
 
     def _problem(self, image: Image.Image, features: np.ndarray | None) -> str | None:
         problem = input_problem(image)
@@ -122,7 +126,7 @@ class Classifier:
         """Per image: why it is not a brain MRI, or ``None`` when it looks like one."""
         if len(images) == 0:
             return []
-        features = self.features(images)[0] if self.guard is not None else [None] * len(images)
+        features = self.features(images) if self.guard is not None else [None] * len(images)
         return [self._problem(im, f) for im, f in zip(images, features)]
 
     def is_brain_mri(self, images: Sequence[Image.Image]) -> np.ndarray:

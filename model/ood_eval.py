@@ -23,7 +23,7 @@ from PIL import Image, ImageDraw
 from .checkpoint import atomic_write, load_checkpoint, save_checkpoint
 from .data import cache_dir_arg, cached_decode, index_folder
 from .inference import Classifier, load_classifier
-from .ood import FeatureGuard, PenultimateFeatures, fit_guard, split_guard_tensors
+from .ood import FeatureGuard, fit_guard, split_guard_tensors
 from .preprocess import uint8_to_float
 
 
@@ -109,16 +109,10 @@ def packaged_dicoms(limit: int = 8) -> dict[str, Image.Image]:
     return out
 
 
-@torch.inference_mode()
 def tensor_features(clf: Classifier, images: torch.Tensor, batch_size: int = 64) -> np.ndarray:
     """Penultimate features of stage-1 uint8 images ``(N, S, S)``."""
-    chunks = []
-    with PenultimateFeatures(clf.model) as hook:
-        for start in range(0, len(images), batch_size):
-            batch = clf.spec.normalise(uint8_to_float(images[start:start + batch_size]))
-            clf.model(batch.contiguous(memory_format=torch.channels_last))
-            chunks.append(hook.features.numpy())
-    return np.concatenate(chunks)
+    return np.concatenate([clf.batch_features(clf.spec.normalise(uint8_to_float(images[i:i + batch_size])))
+                           for i in range(0, len(images), batch_size)])
 
 
 def cross_fitted_guard(features: np.ndarray, labels: np.ndarray, quantile: float, seed: int = 0) -> FeatureGuard:
