@@ -23,7 +23,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from .checkpoint import atomic_write
-from .data import ImageFolderIndex, index_folder
+from .data import ImageFolderIndex, index_folder, split_train_val
 
 THUMB = 64
 
@@ -104,6 +104,31 @@ def duplicate_clusters(n: int, pairs: list[DuplicatePair]) -> list[list[int]]:
     for i, c in enumerate(component):
         groups.setdefault(int(c), []).append(i)
     return sorted((g for g in groups.values() if len(g) > 1), key=lambda g: (-len(g), g[0]))
+
+
+def near_duplicate_groups(index: ImageFolderIndex, max_hash_distance: int = 8,
+                          min_correlation: float = 0.95) -> np.ndarray:
+    """One group id per image of ``index``: exact and near duplicates share an id."""
+    images = describe_images({"data": index})
+    pairs = find_duplicates(images, max_hash_distance, min_correlation)
+    groups = np.arange(len(index))
+    for number, cluster in enumerate(duplicate_clusters(len(index), pairs)):
+        groups[cluster] = len(index) + number
+    return groups
+
+
+def validation_split(index: ImageFolderIndex, val_fraction: float, seed: int,
+                     group_by: str = "near") -> tuple[np.ndarray, np.ndarray]:
+    """Training/validation split that keeps duplicate clusters on one side.
+
+    Args:
+        group_by: ``"near"`` (exact and near duplicates together, the default) or
+            ``"exact"`` (byte-identical files only; what older runs used).
+    """
+    if group_by not in ("near", "exact"):
+        raise ValueError(f"group_by must be 'near' or 'exact', not {group_by!r}")
+    groups = near_duplicate_groups(index) if group_by == "near" else None
+    return split_train_val(index, val_fraction, seed, groups)
 
 
 def summarise(images: ImageSet, pairs: list[DuplicatePair], clusters: list[list[int]]) -> dict:

@@ -17,16 +17,16 @@ import torch.nn.functional as F
 class AugmentConfig:
     """Strength of each random transform (0 disables it)."""
 
-    rotate_deg: float = 12.0
-    scale: tuple[float, float] = (0.88, 1.12)
-    translate: float = 0.08
+    rotate_deg: float = 10.0
+    scale: tuple[float, float] = (0.9, 1.1)
+    translate: float = 0.06
     hflip: float = 0.5
-    gamma: tuple[float, float] = (0.75, 1.4)
-    bias_field: float = 0.2
+    gamma: tuple[float, float] = (0.8, 1.25)
+    bias_field: float = 0.1
     noise_std: float = 0.03
-    noise_p: float = 0.25
-    blur_p: float = 0.15
-    lowres_p: float = 0.15
+    noise_p: float = 0.1
+    blur_p: float = 0.1
+    lowres_p: float = 0.1
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -17,7 +17,8 @@ from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 
 from .checkpoint import load_checkpoint, save_checkpoint
-from .data import cache_dir_arg, cached_decode, index_folder, split_train_val, training_folder
+from .audit import validation_split
+from .data import cache_dir_arg, cached_decode, index_folder, training_folder
 from .inference import load_classifier
 from .preprocess import uint8_to_float
 
@@ -62,7 +63,7 @@ def validation_logits(checkpoint: Path, cache_dir: str | None) -> tuple[np.ndarr
     clf = load_classifier(checkpoint)
     cfg = clf.metadata["train_config"]
     index = index_folder(training_folder(cfg["data"]), clf.classes)
-    _, val_idx = split_train_val(index, cfg["val_fraction"], cfg["seed"])
+    _, val_idx = validation_split(index, cfg["val_fraction"], cfg["seed"], cfg.get("split_group_by", "exact"))
     images = cached_decode(index, clf.spec, cache_dir)[val_idx]
     batch = clf.spec.normalise(uint8_to_float(images)).contiguous(memory_format=torch.channels_last)
     logits = torch.cat([clf.model(batch[i:i + 64]) for i in range(0, len(batch), 64)])

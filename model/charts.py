@@ -99,3 +99,20 @@ def full_versus_clean(full: dict, clean: dict) -> go.Figure:
                       height=340, margin=dict(l=10, r=10, t=10, b=40), font=_FONT,
                       legend=dict(orientation="h", y=1.12))
     return fig
+
+
+def slice_probabilities(names: Sequence[str], probabilities: np.ndarray, current: int,
+                        axis_title: str = "slice") -> go.Figure:
+    """One line per class across the slices of a volume, the shown slice marked."""
+    probabilities = np.asarray(probabilities)
+    slices = list(range(len(probabilities)))
+    fig = go.Figure()
+    for column, name in enumerate(names):
+        fig.add_trace(go.Scatter(x=slices, y=probabilities[:, column] * 100, name=name, mode="lines",
+                                 hovertemplate=f"{name}, {axis_title} %{{x}}: %{{y:.1f}}%<extra></extra>"))
+    fig.add_vline(x=current, line_dash="dot", line_color="#555")
+    fig.update_layout(
+        xaxis_title=axis_title, yaxis=dict(title="probability (%)", range=[0, 100]),
+        height=320, margin=dict(l=10, r=10, t=10, b=40), font=_FONT, legend=dict(orientation="h", y=1.15),
+    )
+    return fig

@@ -77,14 +77,20 @@ def training_folder(root: str | Path) -> Path:
     return root / "Training" if (root / "Training").is_dir() else root
 
 
-def split_train_val(index: ImageFolderIndex, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Stratified split that keeps byte-identical images on one side.
+def split_train_val(index: ImageFolderIndex, val_fraction: float, seed: int,
+                    groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified split that keeps each group (default: byte-identical images) on one side.
+
+    Args:
+        groups: one integer per image; images sharing a value never straddle the split
+            (see :func:`model.audit.near_duplicate_groups`).
 
     Returns:
         ``(train_idx, val_idx)`` index arrays into ``index``.
     """
     n_splits = max(2, round(1 / val_fraction))
-    groups = np.unique(index.digests, return_inverse=True)[1]
+    if groups is None:
+        groups = np.unique(index.digests, return_inverse=True)[1]
     splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     train_idx, val_idx = next(splitter.split(np.zeros(len(index)), index.labels, groups))
     return np.sort(train_idx), np.sort(val_idx)

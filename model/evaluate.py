@@ -17,7 +17,7 @@ from .calibration import reliability_bins
 from .checkpoint import atomic_write, load_checkpoint, save_checkpoint
 from .data import ImageFolderIndex, decode_all, index_folder
 from .inference import DEFAULT_CHECKPOINT, WEIGHTS_DIR, Classifier, load_classifier
-from .metrics import classification_metrics, headline_with_ci
+from .metrics import classification_metrics, headline_with_ci, roc_curve_points
 from .preprocess import uint8_to_float
 
 DEFAULT_AUDIT = WEIGHTS_DIR / "audit.json"
@@ -89,6 +89,7 @@ def evaluate(checkpoint: str | Path, data: str | Path, batch_size: int = 64,
     index, probs, timing = predict_folder(clf, data, batch_size)
     names = [f"{p.parent.name}/{p.name}" for p in index.paths]
     metrics = full_and_clean(index.labels, probs, names, clf.classes, load_clean_names(audit, index.fingerprint()))
+    metrics["roc_curves"] = roc_curve_points(index.labels, probs, clf.classes)
     metrics.update(timing)
     metrics.update({"checkpoint": Path(checkpoint).name, "arch": clf.arch,
                     "data": str(data), "data_fingerprint": index.fingerprint()})

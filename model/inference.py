@@ -1,6 +1,7 @@
 """The public inference API: load a checkpoint, predict, explain."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -67,6 +68,9 @@ class Classifier:
         self.spec = spec
         self.metadata = metadata or {}
         self.temperature = float(self.metadata.get("temperature", 1.0))
+        # One classifier serves every app session; hooks and Grad-CAM's frozen
+        # parameters must not interleave between threads.
+        self._lock = threading.RLock()
 
     @classmethod
     def from_checkpoint(cls, path: str | Path) -> "Classifier":
@@ -96,19 +100,20 @@ class Classifier:
         """
         if len(images) == 0:
             return np.zeros((0, len(self.classes)), dtype=np.float32)
-        chunks = [self._softmax(self.model(self._batch(images[i:i + batch_size])))
-                  for i in range(0, len(images), batch_size)]
+        with self._lock:
+            chunks = [self._softmax(self.model(self._batch(images[i:i + batch_size])))
+                      for i in range(0, len(images), batch_size)]
         return np.concatenate(chunks).astype(np.float32)
 
     def predict_tensor(self, batch: torch.Tensor) -> np.ndarray:
         """Probabilities for an already preprocessed ``(N, C, H, W)`` batch."""
-        with torch.inference_mode():
+        with torch.inference_mode(), self._lock:
             return self._softmax(self.model(batch.contiguous(memory_format=torch.channels_last)))
 
     @torch.inference_mode()
     def batch_features(self, batch: torch.Tensor) -> np.ndarray:
         """Penultimate-layer features ``(N, D)`` of an already preprocessed batch."""
-        with PenultimateFeatures(self.model) as hook:
+        with self._lock, PenultimateFeatures(self.model) as hook:
             self.model(batch.contiguous(memory_format=torch.channels_last))
         return hook.features.numpy()
 
@@ -137,7 +142,7 @@ class Classifier:
         """Probabilities, Grad-CAM and the input check for one image, from one forward/backward pass."""
         square, box = self.spec.to_square_grey(image)
         batch = self.spec.normalise(uint8_to_float(square[None])).contiguous(memory_format=torch.channels_last)
-        with GradCamExplainer(self.model, cam_target_layer(self.model, self.arch)) as explainer, \
+        with self._lock, GradCamExplainer(self.model, cam_target_layer(self.model, self.arch)) as explainer, \
                 PenultimateFeatures(self.model) as hook:
             heat, logits = explainer(batch, class_index)
         probs = self._softmax(logits)[0]

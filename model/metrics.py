@@ -7,7 +7,7 @@ import numpy as np
 from scipy.stats import bootstrap
 from sklearn.metrics import (accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score,
                              multilabel_confusion_matrix, precision_recall_fscore_support, recall_score,
-                             roc_auc_score)
+                             roc_auc_score, roc_curve)
 
 
 def specificity_per_class(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
@@ -109,3 +109,34 @@ def headline_with_ci(y_true: Sequence[int], probs: np.ndarray, n_classes: int) -
 
     return {"accuracy_ci95": list(bootstrap_ci(y_true, y_pred, accuracy_score)),
             "macro_f1_ci95": list(bootstrap_ci(y_true, y_pred, macro_f1))}
+
+
+def downsample_curve(x: np.ndarray, y: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``max_points`` points of a curve, evenly spaced along it, first and last kept."""
+    if len(x) <= max_points:
+        return x, y
+    keep = np.unique(np.linspace(0, len(x) - 1, max_points).round().astype(int))
+    return x[keep], y[keep]
+
+
+def roc_curve_points(y_true: Sequence[int], probs: np.ndarray, classes: Sequence[str],
+                     max_points: int = 100, decimals: int = 5) -> dict[str, dict]:
+    """One-vs-rest ROC curve per class (sklearn ``roc_curve``), small enough for a JSON file.
+
+    Returns:
+        ``{class: {"fpr": [...], "tpr": [...], "auc": float | None}}`` with at most
+        ``max_points`` points per class; empty lists and ``None`` where a class has
+        no positives or no negatives.
+    """
+    y_true, probs = np.asarray(y_true), np.asarray(probs, dtype=np.float64)
+    auc = roc_auc_per_class(y_true, probs)
+    out: dict[str, dict] = {}
+    for c, name in enumerate(classes):
+        if auc[c] is None:
+            out[name] = {"fpr": [], "tpr": [], "auc": None}
+            continue
+        fpr, tpr, _ = roc_curve(y_true == c, probs[:, c])
+        fpr, tpr = downsample_curve(fpr, tpr, max_points)
+        out[name] = {"fpr": np.round(fpr, decimals).tolist(), "tpr": np.round(tpr, decimals).tolist(),
+                     "auc": auc[c]}
+    return out

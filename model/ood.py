@@ -22,16 +22,29 @@ from sklearn.covariance import LedoitWolf
 from sklearn.decomposition import PCA
 from torch import nn
 
-from .preprocess import to_grey_uint8
+from scipy import ndimage
+
+from .preprocess import head_mask, to_grey_uint8
 
 PREFIX = "ood."
 #: Mean HSV saturation above which a picture is a colour photo or drawing, not an MRI.
 MAX_SATURATION = 0.2
 #: Standard deviation (grey levels) under which an image is blank.
 MIN_GREY_STD = 2.0
+#: Longest over shortest side. Every Kaggle slice is square; scanners' fields of
+#: view rarely pass 1.6, while panoramas, strips and screenshots do.
+MAX_ASPECT = 2.0
 #: Least share of dark pixels in the outer band: MRI slices sit on a black background
 #: (0.5% of Kaggle Testing slices fall below 0.16; text, photos and noise mostly do).
 MIN_DARK_BORDER = 0.1
+#: Head-shape limits, set near the 0.2–0.5% quantiles of the Kaggle *Training* slices
+#: (so the Testing rejection rate they cause is a held-out figure):
+#: least share of the picture the head covers,
+MIN_HEAD_FILL = 0.2
+#: its area over that of the ellipse inscribed in its bounding box (1.27 is a full rectangle),
+HEAD_ELLIPSE_FIT = (0.7, 1.2)
+#: and the largest share of the picture's outer ring it may touch.
+MAX_HEAD_ON_EDGE = 0.4
 
 
 def dark_border_share(grey: np.ndarray, band: float = 0.06, dark: float = 0.15) -> float:
@@ -48,11 +61,30 @@ def input_problem(image: Image.Image) -> str | None:
         hsv = np.asarray(image.convert("RGB").convert("HSV"), dtype=np.float32)
         if hsv[..., 1].mean() / 255.0 > MAX_SATURATION:
             return "it is in colour, and MRI slices are greyscale"
+    width, height = image.size
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        return f"its shape ({width}×{height} pixels) is far from the squarish frame of an MRI slice"
     grey = to_grey_uint8(image)
     if float(grey.std()) < MIN_GREY_STD:
         return "it is blank"
     if dark_border_share(grey) < MIN_DARK_BORDER:
         return "it has no dark background around the subject, as MRI slices do"
+    return head_shape_problem(grey)
+
+
+def head_shape_problem(grey: np.ndarray) -> str | None:
+    """Is the largest bright region head-sized, roughly elliptical and inside the frame?"""
+    head = ndimage.binary_fill_holes(head_mask(grey))
+    if head.mean() < MIN_HEAD_FILL:
+        return "no head-sized subject stands out from the background"
+    rows, cols = np.nonzero(head)
+    box_area = (rows.max() - rows.min() + 1) * (cols.max() - cols.min() + 1)
+    ellipse_fit = head.sum() / (np.pi / 4 * box_area)
+    if not HEAD_ELLIPSE_FIT[0] <= ellipse_fit <= HEAD_ELLIPSE_FIT[1]:
+        return "the bright region is not shaped like a head"
+    edge = np.concatenate([head[0], head[-1], head[:, 0], head[:, -1]])
+    if edge.mean() > MAX_HEAD_ON_EDGE:
+        return "the subject runs off the edges of the picture, unlike a brain MRI slice"
     return None
 
 

@@ -79,33 +79,40 @@ def packaged_ood_images() -> dict[str, Image.Image]:
     return out
 
 
-NON_MR_MODALITIES = {"CT", "US", "NM", "CR", "DX", "XA", "RF", "MG", "PT"}
+NON_MR_MODALITIES = {"CT", "US", "NM", "CR", "DX", "XA", "RF", "MG", "PT", "OT", "SC"}
 
 
-def packaged_dicoms(limit: int = 8) -> dict[str, Image.Image]:
-    """Non-MR DICOM images among pydicom's bundled test files (read locally, never downloaded)."""
+def packaged_dicoms(max_hash_distance: int = 8) -> dict[str, Image.Image]:
+    """Non-MR DICOM images among pydicom's bundled test files, read as the app reads uploads.
+
+    pydicom ships one picture in several encodings; near-identical pictures
+    (perceptual hashes within ``max_hash_distance`` bits) are kept once.
+    """
     try:
         import pydicom
-        import pydicom.data
     except ImportError:
         return {}
+    import imagehash
+
+    from .scan import load_scan
+
     out: dict[str, Image.Image] = {}
-    for path in sorted((Path(pydicom.data.__file__).parent / "test_files").glob("*.dcm")):
+    seen: list = []
+    for path in sorted((Path(pydicom.__file__).parent / "data" / "test_files").glob("*.dcm")):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # pydicom's test files are deliberately odd
-                ds = pydicom.dcmread(path)
-                if ds.get("Modality") not in NON_MR_MODALITIES:
+                modality = pydicom.dcmread(path, stop_before_pixels=True).get("Modality")
+                if modality not in NON_MR_MODALITIES:
                     continue
-                pixels = ds.pixel_array.astype(np.float32)
-        except Exception:  # undecodable transfer syntax or broken test file: not needed here
+                image = load_scan(path).slice()
+        except Exception:  # undecodable or broken test file: not needed here
             continue
-        pixels = pixels[0] if pixels.ndim == 3 and pixels.shape[-1] not in (3, 4) else pixels
-        lo, hi = np.percentile(pixels, (1, 99))
-        scaled = np.clip((pixels - lo) / max(hi - lo, 1e-6) * 255, 0, 255).astype(np.uint8)
-        out[f"dicom {ds.Modality} {path.name}"] = Image.fromarray(scaled)
-        if len(out) == limit:
-            break
+        fingerprint = imagehash.phash(image.convert("L"))
+        if any(fingerprint - other <= max_hash_distance for other in seen):
+            continue
+        seen.append(fingerprint)
+        out[f"dicom {modality} {path.name}"] = image
     return out
 
 

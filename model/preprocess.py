@@ -25,6 +25,9 @@ from scipy import ndimage
 # Down-sampled size on which the head mask is computed: fast, and small
 # text labels or thin frame lines vanish under the morphological opening.
 _MASK_SIZE = 64
+# Longest side worked on at full resolution. Longer pictures are shrunk first, so
+# that padding an elongated strip to a square never allocates side² pixels.
+MAX_WORK_SIDE = 4096
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,10 @@ class CropBox:
     left: int
     top: int
     side: int
+
+    def scaled(self, factor: float) -> "CropBox":
+        return CropBox(int(round(self.left * factor)), int(round(self.top * factor)),
+                       max(1, int(round(self.side * factor))))
 
 
 @dataclass(frozen=True)
@@ -74,12 +81,17 @@ class PreprocessSpec:
             onto the original image.
         """
         grey = to_grey_uint8(image)
+        shrink = max(grey.shape) / MAX_WORK_SIDE
+        if shrink > 1:
+            h, w = grey.shape
+            small = (max(1, round(w / shrink)), max(1, round(h / shrink)))
+            grey = np.asarray(Image.fromarray(grey).resize(small, Image.BILINEAR, reducing_gap=2.0))
         box = head_box(grey, self.crop_margin) if self.crop_to_head else full_box(grey)
         square = crop_square(grey, box)
         resized = Image.fromarray(square).resize(
             (self.stage_size, self.stage_size), Image.BILINEAR, reducing_gap=2.0
         )
-        return np.array(resized, dtype=np.uint8), box
+        return np.array(resized, dtype=np.uint8), (box.scaled(shrink) if shrink > 1 else box)
 
     # -- stage 2 ---------------------------------------------------------
     def normalise(self, batch: torch.Tensor) -> torch.Tensor:
@@ -138,6 +150,18 @@ def full_box(grey: np.ndarray) -> CropBox:
     return CropBox(left=(w - side) // 2, top=(h - side) // 2, side=side)
 
 
+def head_mask(grey: np.ndarray) -> np.ndarray:
+    """The largest bright blob (the head) on a ``_MASK_SIZE`` square grid; all False if none."""
+    small = np.asarray(Image.fromarray(grey).resize((_MASK_SIZE, _MASK_SIZE), Image.BILINEAR))
+    threshold = max(0.1 * float(np.percentile(small, 99)), float(small.mean()) * 0.5, 8.0)
+    mask = ndimage.binary_opening(small > threshold, structure=np.ones((3, 3)), iterations=2)
+    labels, count = ndimage.label(mask)
+    if count == 0:
+        return mask
+    sizes = ndimage.sum(mask, labels, index=range(1, count + 1))
+    return labels == int(np.argmax(sizes)) + 1
+
+
 def head_box(grey: np.ndarray, margin: float = 0.04) -> CropBox:
     """Square box around the largest bright blob (the head).
 
@@ -146,14 +170,10 @@ def head_box(grey: np.ndarray, margin: float = 0.04) -> CropBox:
     h, w = grey.shape
     if h < 8 or w < 8:
         return full_box(grey)
-    small = np.asarray(Image.fromarray(grey).resize((_MASK_SIZE, _MASK_SIZE), Image.BILINEAR))
-    threshold = max(0.1 * float(np.percentile(small, 99)), float(small.mean()) * 0.5, 8.0)
-    mask = ndimage.binary_opening(small > threshold, structure=np.ones((3, 3)), iterations=2)
-    labels, count = ndimage.label(mask)
-    if count == 0:
+    mask = head_mask(grey)
+    if not mask.any():
         return full_box(grey)
-    sizes = ndimage.sum(mask, labels, index=range(1, count + 1))
-    rows, cols = np.nonzero(labels == int(np.argmax(sizes)) + 1)
+    rows, cols = np.nonzero(mask)
     sy, sx = h / _MASK_SIZE, w / _MASK_SIZE
     top, bottom = rows.min() * sy, (rows.max() + 1) * sy
     left, right = cols.min() * sx, (cols.max() + 1) * sx
@@ -186,12 +206,14 @@ def uncrop_map(heat: np.ndarray, box: CropBox, size: tuple[int, int]) -> np.ndar
         ``(height, width)`` float32 map, zero outside the crop.
     """
     w, h = size
-    side_map = np.asarray(
-        Image.fromarray(heat.astype(np.float32), mode="F").resize((box.side, box.side), Image.BILINEAR)
-    )
     out = np.zeros((h, w), dtype=np.float32)
     y0, x0 = max(box.top, 0), max(box.left, 0)
     y1, x1 = min(box.top + box.side, h), min(box.left + box.side, w)
     if y1 > y0 and x1 > x0:
-        out[y0:y1, x0:x1] = side_map[y0 - box.top:y1 - box.top, x0 - box.left:x1 - box.left]
+        # resample only the part of the crop inside the picture (never side² pixels)
+        scale = heat.shape[0] / box.side
+        source = ((x0 - box.left) * scale, (y0 - box.top) * scale, (x1 - box.left) * scale, (y1 - box.top) * scale)
+        part = Image.fromarray(heat.astype(np.float32), mode="F").resize((x1 - x0, y1 - y0), Image.BILINEAR,
+                                                                           box=source)
+        out[y0:y1, x0:x1] = np.asarray(part)
     return out

@@ -20,12 +20,13 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
 from .augment import AugmentConfig, augment_batch
 from .checkpoint import atomic_write, load_training_state, save_checkpoint, save_training_state
-from .data import cache_dir_arg, cached_decode, index_folder, split_train_val, training_folder
+from .audit import validation_split
+from .data import cache_dir_arg, cached_decode, index_folder, training_folder
 from .factory import count_parameters, create_model, to_channels_last
 from .preprocess import PreprocessSpec, uint8_to_float
 
@@ -37,7 +38,7 @@ class TrainConfig:
     arch: str = "resnet50"
     data: str = "../shared/data/brain-tumor-mri"
     out: str = "runs/resnet50"
-    epochs: int = 20
+    epochs: int = 22
     batch_size: int = 32
     lr: float = 1.5e-3
     weight_decay: float = 0.05
@@ -45,11 +46,13 @@ class TrainConfig:
     grad_clip: float = 1.0
     ema_decay: float = 0.998
     val_fraction: float = 0.06
+    split_group_by: str = "near"  # keep near-duplicate clusters on one side of the split
     seed: int = 0
     input_size: int = 128
     stage_size: int = 144
     pretrained: bool = False
     device: str = "auto"
+    precision: str = "auto"  # auto: bf16 on CUDA, fp32 on CPU (faster here: benchmarks/train_step.py)
     cache_dir: str | None = ".cache"
     augment: dict = field(default_factory=lambda: AugmentConfig().to_dict())
 
@@ -73,28 +76,56 @@ def resolve_device(name: str) -> torch.device:
 def load_data(cfg: TrainConfig, spec: PreprocessSpec) -> TrainData:
     """Index ``<data>/Training``, split (duplicates kept together) and decode once."""
     index = index_folder(training_folder(cfg.data))
-    train_idx, val_idx = split_train_val(index, cfg.val_fraction, cfg.seed)
+    train_idx, val_idx = validation_split(index, cfg.val_fraction, cfg.seed, cfg.split_group_by)
     images = cached_decode(index, spec, cfg.cache_dir)
     labels = torch.from_numpy(index.labels)
     return TrainData(index.classes, index.fingerprint(), images[train_idx], labels[train_idx],
                      images[val_idx], labels[val_idx])
 
 
-def autocast_for(device: torch.device):
-    """bf16 autocast on both CPU and CUDA: no loss scaling needed."""
-    return torch.autocast(device.type, dtype=torch.bfloat16)
+def autocast_for(device: torch.device, precision: str = "auto"):
+    """bf16 autocast (no loss scaling needed) or plain fp32.
+
+    ``auto`` picks bf16 on CUDA and fp32 on CPU: on the 2-core CPU we train on,
+    fp32 channels_last steps are faster than bf16 autocast (measured by
+    ``benchmarks/train_step.py``).
+    """
+    if precision not in ("auto", "bf16", "fp32"):
+        raise ValueError(f"precision must be auto, bf16 or fp32, not {precision!r}")
+    use_bf16 = precision == "bf16" or (precision == "auto" and device.type == "cuda")
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16)
+
+
+def ema_with_warmup(decay: float):
+    """EMA update whose decay ramps up as ``(1 + n) / (10 + n)`` (timm's warm-up).
+
+    A fixed decay makes the average lag the first epochs' random weights
+    for hundreds of steps; the ramp lets it follow the model early on.
+    """
+    @torch.no_grad()
+    def update(ema_params, model_params, num_averaged) -> None:
+        n = float(num_averaged)
+        weight = 1.0 - min(decay, (1.0 + n) / (10.0 + n))
+        floats = [(e, m) for e, m in zip(ema_params, model_params) if torch.is_floating_point(e)]
+        if floats:  # AveragedModel calls once per dtype group: integer groups have none
+            torch._foreach_lerp_([e for e, _ in floats], [m for _, m in floats], weight)
+        for e, m in zip(ema_params, model_params):
+            if not torch.is_floating_point(e):
+                e.copy_(m)  # integer buffers such as BatchNorm's step counter
+
+    return update
 
 
 @torch.inference_mode()
 def evaluate_split(model, x: torch.Tensor, y: torch.Tensor, spec: PreprocessSpec,
-                   device: torch.device, batch_size: int = 128) -> tuple[float, float]:
+                   device: torch.device, precision: str = "auto", batch_size: int = 128) -> tuple[float, float]:
     """Mean cross-entropy and accuracy on un-augmented images."""
     model.eval()
     losses, correct = 0.0, 0
     for start in range(0, len(x), batch_size):
         batch = spec.normalise(uint8_to_float(x[start:start + batch_size]).to(device))
         target = y[start:start + batch_size].to(device)
-        with autocast_for(device):
+        with autocast_for(device, precision):
             logits = model(batch.contiguous(memory_format=torch.channels_last)).float()
         losses += F.cross_entropy(logits, target, reduction="sum").item()
         correct += (logits.argmax(1) == target).sum().item()
@@ -115,7 +146,7 @@ def train_one_epoch(model, ema, optimizer, scheduler, data: TrainData, spec: Pre
         raw = uint8_to_float(data.train_x[idx]).to(device)
         batch = spec.normalise(augment_batch(raw, spec.input_size, aug, gen))
         target = data.train_y[idx].to(device)
-        with autocast_for(device):
+        with autocast_for(device, cfg.precision):
             logits = model(batch.contiguous(memory_format=torch.channels_last)).float()
         loss = F.cross_entropy(logits, target, label_smoothing=cfg.label_smoothing)
         optimizer.zero_grad(set_to_none=True)
@@ -134,7 +165,7 @@ def train_one_epoch(model, ema, optimizer, scheduler, data: TrainData, spec: Pre
 def build(cfg: TrainConfig, num_classes: int, steps_per_epoch: int, device: torch.device):
     """Model, EMA copy, AdamW and a one-cycle schedule."""
     model = to_channels_last(create_model(cfg.arch, num_classes, pretrained=cfg.pretrained)).to(device)
-    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
+    ema = AveragedModel(model, multi_avg_fn=ema_with_warmup(cfg.ema_decay), use_buffers=True)
     decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
@@ -179,7 +210,7 @@ def run(cfg: TrainConfig) -> Path:
         started = time.perf_counter()
         tr_loss, tr_acc = train_one_epoch(model, ema, optimizer, scheduler, data, spec, cfg, gen, device,
                                           desc=f"epoch {epoch + 1}/{cfg.epochs}")
-        va_loss, va_acc = evaluate_split(ema, data.val_x, data.val_y, spec, device)
+        va_loss, va_acc = evaluate_split(ema, data.val_x, data.val_y, spec, device, cfg.precision)
         record = {"epoch": epoch + 1, "train_loss": tr_loss, "train_acc": tr_acc, "val_loss": va_loss,
                   "val_acc": va_acc, "seconds": time.perf_counter() - started}
         state["history"].append(record)

@@ -1,19 +1,38 @@
 """Diagnose: upload or pick an MRI, see the prediction and where the network looked."""
 import streamlit as st
 
-from model import ImageLoadError, load_classifier, load_image
-from model.inference import UNSURE_BELOW
+from model import ImageLoadError, load_classifier, load_image, load_scan
 from model.catalog import bundled_samples, model_report
-from model.charts import probability_bars
+from model.charts import probability_bars, slice_probabilities
+from model.inference import UNSURE_BELOW
 
 classifier = st.cache_resource(load_classifier)()
 report = st.cache_resource(model_report)()
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def explain_upload(data: bytes, name: str):
-    """Cached per image so moving the opacity slider does not re-run the network."""
-    return classifier.explain(load_image(data, name))
+def explain_upload(data: bytes, name: str, axis: str | None, index: int | None):
+    """Cached per image and slice so moving the opacity slider does not re-run the network."""
+    return classifier.explain(load_image(data, name, axis=axis, index=index))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def every_slice(data: bytes, name: str, axis: str):
+    return classifier.predict_proba(load_scan(data, name).slices(axis))
+
+
+def choose_slice(scan) -> tuple[str | None, int | None]:
+    """Sliders for volumes (axis and slice) and multi-frame files (frame)."""
+    if not scan.axes:
+        return None, None
+    axis = scan.default_axis
+    if len(scan.axes) > 1:
+        axis = st.radio("Slice direction", scan.axes, index=scan.axes.index(axis), horizontal=True)
+    count = scan.slice_count(axis)
+    if count == 1:
+        return axis, 0
+    label = "Frame" if axis == "frame" else f"{axis.capitalize()} slice"
+    return axis, st.slider(label, 0, count - 1, scan.default_index(axis))
 
 
 st.title("Brain MRI tumour classifier")
@@ -28,17 +47,19 @@ if source == "Sample MRI":
     sample = samples[st.selectbox("Sample MRI (from the Kaggle Testing split)", list(samples))]
     name, data = sample.path.name, sample.path.read_bytes()
 else:
-    upload = st.file_uploader("Brain MRI slice (JPEG, PNG, BMP, TIFF or WebP)",
-                              type=["jpg", "jpeg", "png", "bmp", "tif", "tiff", "webp"])
+    # No type filter: DICOM files often have no extension; the loader names what it cannot read.
+    upload = st.file_uploader("Brain MRI: an image (JPEG, PNG, TIFF…), a DICOM file or a NIfTI volume (.nii, .nii.gz)")
     if upload is None:
         st.info("Choose an image file to classify. Nothing you upload is stored.")
         st.stop()
     name, data = upload.name, upload.getvalue()
 
 try:
-    image = load_image(data, name)
+    scan = load_scan(data, name)
+    axis, index = choose_slice(scan)
+    image = scan.slice(axis, index)
     with st.spinner("Looking at the scan…"):
-        explanation = explain_upload(data, name)
+        explanation = explain_upload(data, name, axis, index)
 except ImageLoadError as err:
     st.error(f"**That file could not be used.** {err}", icon=":material/block:")
     st.stop()
@@ -70,6 +91,16 @@ with right:
     original, overlay = st.columns(2)
     original.image(image.convert("RGB"), caption="Uploaded image", width="stretch")
     overlay.image(explanation.overlay(image, opacity), caption=f"Grad-CAM for “{names[top]}”", width="stretch")
+
+if scan.technical_tags:
+    with st.expander("Technical details of the file (patient information is never read out)"):
+        st.table({"tag": list(scan.technical_tags), "value": list(scan.technical_tags.values())})
+if axis is not None and scan.slice_count(axis) > 1 and st.toggle(f"Classify every {axis} slice"):
+    with st.spinner(f"Classifying {scan.slice_count(axis)} slices…"):
+        per_slice = every_slice(data, name, axis)
+    st.plotly_chart(slice_probabilities(names, per_slice, index, axis), width="stretch")
+    st.caption("Each line is one class's probability on each slice; the dotted line marks the slice shown above. "
+               "Slices near the top or bottom of the head are unlike the training images, so expect noise there.")
 
 with st.expander("How to read this"):
     st.markdown(

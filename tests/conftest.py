@@ -87,3 +87,19 @@ def samples():
     found = bundled_samples()
     assert len(found) >= 4, "assets/samples should hold at least one MRI per class"
     return found
+
+
+@pytest.fixture(scope="session")
+def sample_dicom_bytes() -> bytes:
+    """A single-frame MR DICOM (16-bit, rescale + window, fake patient tags) of ``pituitary_1.jpg``."""
+    from .scan_builders import build_dicom_bytes
+
+    return build_dicom_bytes()
+
+
+@pytest.fixture(scope="session")
+def sample_nifti_path(tmp_path_factory) -> Path:
+    """A small ``.nii.gz`` volume whose middle axial slice is ``pituitary_1.jpg``."""
+    from .scan_builders import write_nifti
+
+    return write_nifti(tmp_path_factory.mktemp("nifti") / "pituitary_1.nii.gz")

@@ -97,3 +97,31 @@ def test_not_an_mri_is_refused_with_a_message():
     assert not at.subheader  # no tumour class is named
     at.toggle[0].set_value(True).run()
     assert at.subheader[0].value.startswith(VERDICTS)
+
+
+def test_dicom_upload_shows_technical_tags_but_no_patient_details(sample_dicom_bytes):
+    at = diagnose()
+    at.radio[0].set_value("Upload your own").run()
+    at.file_uploader[0].upload("IM0001", sample_dicom_bytes, "application/dicom").run()
+    assert not at.exception and not at.error
+    assert at.subheader[0].value.startswith(VERDICTS)
+    shown = " ".join(str(t.value) for t in at.table) + " ".join(m.value for m in at.markdown)
+    assert "MR" in shown
+    assert "Test^Patient" not in shown
+
+
+def test_nifti_upload_has_slice_controls_and_a_per_slice_chart(sample_nifti_path):
+    at = diagnose()
+    at.radio[0].set_value("Upload your own").run()
+    at.file_uploader[0].upload(sample_nifti_path.name, sample_nifti_path.read_bytes(), "application/gzip").run()
+    assert not at.exception and not at.error
+    assert [r.label for r in at.radio][-1] == "Slice direction"
+    slice_slider = next(s for s in at.slider if s.label == "Axial slice")
+    slice_slider.set_value(slice_slider.value + 1).run()
+    assert not at.exception and at.subheader[0].value.startswith(VERDICTS)
+    at.radio[-1].set_value("coronal").run()
+    assert any(s.label == "Coronal slice" for s in at.slider)
+    at.radio[-1].set_value("axial").run()
+    at.toggle[-1].set_value(True).run()  # classify every axial slice
+    assert not at.exception
+    assert len(at.get("plotly_chart")) == 2

@@ -1,55 +1,23 @@
 """A real `streamlit run` driven by Playwright in Debian's headless Chromium."""
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+from .browser_utils import CHROMIUM, CHROMIUM_ARGS, REPO, ServerDidNotStart, require_chromium, streamlit_server
 
 pytestmark = pytest.mark.browser
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("streamlit did not start")
-        time.sleep(0.5)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+    try:
+        with streamlit_server() as (url, _proc):
+            yield url
+    except ServerDidNotStart as err:
+        pytest.fail(str(err))
 
 
 @pytest.fixture(scope="module")
 def browser():
-    assert shutil.which(CHROMIUM), f"{CHROMIUM} is missing: install Debian's chromium (see README)"
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -80,4 +48,35 @@ def test_corrupt_upload_shows_an_error_and_page_keeps_serving(server, browser, t
     page.get_by_text("could not be used").wait_for(timeout=60_000)
     page.locator("input[type=file]").set_input_files(str(REPO / "assets/samples/notumor_1.jpg"))
     page.get_by_text("Prediction: No tumour").wait_for(timeout=60_000)
+    page.close()
+
+
+def test_dicom_upload_gets_a_prediction_heatmap_and_technical_tags(server, browser, tmp_path):
+    from .scan_builders import build_dicom_bytes
+
+    path = tmp_path / "IM0001.dcm"
+    path.write_bytes(build_dicom_bytes())
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(server, wait_until="domcontentloaded")
+    page.get_by_text("Upload your own").click()
+    page.locator("input[type=file]").set_input_files(str(path))
+    page.get_by_text("Prediction: Pituitary tumour").wait_for(timeout=60_000)
+    page.get_by_text("Grad-CAM for").first.wait_for(timeout=30_000)
+    assert page.locator("[data-testid=stImage] img").count() >= 2
+    assert "Test^Patient" not in page.content()
+    page.close()
+
+
+def test_nifti_upload_gets_a_slice_slider_prediction_and_heatmap(server, browser, tmp_path):
+    from .scan_builders import write_nifti
+
+    path = write_nifti(tmp_path / "head.nii.gz")
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(server, wait_until="domcontentloaded")
+    page.get_by_text("Upload your own").click()
+    page.locator("input[type=file]").set_input_files(str(path))
+    page.get_by_text("Prediction: Pituitary tumour").wait_for(timeout=60_000)
+    page.get_by_text("Grad-CAM for").first.wait_for(timeout=30_000)
+    assert page.get_by_text("Axial slice").count() >= 1
+    assert page.locator("[data-testid=stSlider]").count() >= 2  # slice and opacity
     page.close()

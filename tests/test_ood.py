@@ -82,3 +82,29 @@ def test_bundled_model_rejects_noise_and_blank_and_accepts_samples(bundled, samp
 def test_text_page_has_no_dark_border():
     page = synthetic_ood_images()["text screenshot 0"]
     assert "dark background" in input_problem(page)
+
+
+def test_head_shape_check_accepts_heads_and_refuses_other_shapes(samples):
+    from PIL import ImageDraw
+
+    from model.ood import head_shape_problem
+    from model.preprocess import to_grey_uint8
+
+    for sample in samples:
+        assert head_shape_problem(to_grey_uint8(Image.open(sample.path))) is None, sample.path.name
+    assert head_shape_problem(np.asarray(synthetic_mri(0, seed=1, size=128))) is None
+    square = Image.new("L", (128, 128))
+    ImageDraw.Draw(square).rectangle((20, 20, 107, 107), fill=200)
+    assert "shaped" in head_shape_problem(np.asarray(square))
+    speck = Image.new("L", (128, 128))
+    ImageDraw.Draw(speck).ellipse((60, 60, 70, 70), fill=200)
+    assert "head-sized" in head_shape_problem(np.asarray(speck))
+    off_frame = Image.new("L", (128, 128))
+    ImageDraw.Draw(off_frame).ellipse((-8, -8, 136, 136), fill=200)  # a disc cut by all four edges
+    assert "edges" in head_shape_problem(np.asarray(off_frame))
+
+
+def test_a_strip_is_not_an_mri_slice():
+    strip = synthetic_mri(0, seed=3, size=64).resize((300, 64))
+    assert "shape" in input_problem(strip)
+    assert input_problem(synthetic_mri(0, seed=3, size=64).resize((96, 64))) is None

@@ -83,3 +83,25 @@ def test_uncrop_map_places_heat_inside_the_box():
     out = uncrop_map(heat, CropBox(left=10, top=5, side=20), size=(50, 40))
     assert out.shape == (40, 50)
     assert out[5:25, 10:30].min() == 1 and out.sum() == 400
+
+
+def test_an_elongated_strip_is_shrunk_before_padding_and_maps_back():
+    from model.preprocess import MAX_WORK_SIDE, uncrop_map
+
+    spec = PreprocessSpec(input_size=32, stage_size=40)
+    strip = Image.new("L", (MAX_WORK_SIDE * 8, 64), 0)
+    strip.paste(200, (MAX_WORK_SIDE * 4, 8, MAX_WORK_SIDE * 4 + 48, 56))
+    square, box = spec.to_square_grey(strip)
+    assert square.shape == (40, 40)
+    heat = uncrop_map(np.ones((40, 40), np.float32), box, strip.size)
+    assert heat.shape == (64, MAX_WORK_SIDE * 8)
+    assert heat[32, MAX_WORK_SIDE * 4 + 24] == 1.0 and heat.max() == 1.0 and heat.min() >= 0.0
+
+
+def test_uncrop_map_places_the_crop_and_zeroes_the_rest():
+    from model.preprocess import uncrop_map
+
+    heat = uncrop_map(np.ones((10, 10), np.float32), CropBox(left=20, top=-10, side=40), (100, 50))
+    assert heat.shape == (50, 100)
+    assert heat[0:30, 20:60].min() == 1.0
+    assert heat[:, :20].max() == 0.0 and heat[:, 60:].max() == 0.0 and heat[30:].max() == 0.0

@@ -1,0 +1,155 @@
+"""App cold start to first prediction, and peak memory, measured on this machine in one run.
+
+    python benchmarks/app_startup.py
+
+Needs Debian's Chromium (/usr/bin/chromium) and Playwright, like the browser tests.
+Prints, without asserting:
+
+* cold start: from launching ``streamlit run streamlit_app.py`` to the Diagnose page's
+  prediction for the default sample being visible in headless Chromium (the browser is
+  started first, so its own start-up is not counted). Target <= 5 s.
+* peak RSS of a fresh Python process that loads every bundled checkpoint and runs one
+  prediction and one Grad-CAM with each (ru_maxrss). Target <= 1 GB.
+* peak RSS of the streamlit server after serving that first prediction (VmHWM).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+COLD_START_TARGET_S = 5.0
+RSS_TARGET_MIB = 1024.0
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_facts() -> str:
+    """Date, CPU, threads, load and library versions: the context every figure below belongs to."""
+    import torch
+
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (f"date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}\n"
+            f"machine: {cpu_model()}, {os.cpu_count()} CPUs, torch uses {torch.get_num_threads()} threads, "
+            f"torch {torch.__version__}, Python {platform.python_version()}\n"
+            f"load average before the run (1/5/15 min): {load}")
+
+
+def cold_start() -> dict[str, float | None]:
+    """Seconds from `streamlit run` to health, page load and visible prediction; then the server's peak RSS."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser_utils import (CHROMIUM, CHROMIUM_ARGS, RESULT_PATTERN, free_port, launch_streamlit,
+                                     require_chromium, stop, wait_healthy)
+
+    require_chromium()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto("about:blank")
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        started = time.perf_counter()
+        proc = launch_streamlit(port)
+        try:
+            wait_healthy(url, proc, timeout=120, poll=0.05)
+            healthy = time.perf_counter() - started
+            page.goto(url, wait_until="domcontentloaded")
+            loaded = time.perf_counter() - started
+            page.get_by_text(re.compile(RESULT_PATTERN)).first.wait_for(timeout=120_000)
+            predicted = time.perf_counter() - started
+            return {"healthy": healthy, "loaded": loaded, "predicted": predicted,
+                    "server_rss": rss_mib("VmHWM", proc.pid)}
+        finally:
+            stop(proc)
+            browser.close()
+
+
+def rss_mib(field: str = "VmRSS", pid: int | str = "self") -> float | None:
+    """A /proc/<pid>/status memory field (VmRSS now, VmHWM peak) in MiB (Linux), or None."""
+    try:
+        match = re.search(rf"^{field}:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text(), re.MULTILINE)
+    except OSError:
+        return None
+    return int(match.group(1)) / 1024 if match else None
+
+
+def load_every_model() -> None:
+    """Child process: load each bundled checkpoint, predict + Grad-CAM once each; print RSS figures as JSON."""
+    import torch  # noqa: F401  (imported first so its share is visible on its own)
+
+    after_torch = rss_mib()
+    from PIL import Image
+
+    from model import bundled_checkpoints, load_classifier
+    from model.catalog import bundled_samples
+
+    after_imports = rss_mib()
+    image = Image.open(bundled_samples()[0].path).convert("RGB")
+    classifiers = []
+    for path in bundled_checkpoints():
+        clf = load_classifier(path)
+        clf.predict_proba([image])
+        clf.explain(image)
+        classifiers.append(clf)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
+    print(json.dumps({"torch": after_torch, "imports": after_imports, "steady": rss_mib(), "peak": peak,
+                      "models": [p.name for p in bundled_checkpoints()]}))
+
+
+def models_peak_rss() -> dict:
+    """Run :func:`load_every_model` in a fresh interpreter so nothing else inflates its peak."""
+    out = subprocess.run([sys.executable, __file__, "--load-every-model"], cwd=REPO, check=True,
+                         capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    return json.loads(out)
+
+
+def verdict(value: float | None, target: float) -> str:
+    if value is None:
+        return "not measured"
+    return "meets the target" if value <= target else "MISSES the target"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--load-every-model", action="store_true", help=argparse.SUPPRESS)
+    if parser.parse_args().load_every_model:
+        load_every_model()
+        return
+    print(machine_facts())
+    mem = models_peak_rss()
+    start = cold_start()
+    print(f"cold start, `streamlit run` to health check ok:  {start['healthy']:7.2f} s")
+    print(f"cold start, to Diagnose page loaded in Chromium: {start['loaded']:7.2f} s")
+    print(f"cold start, to first prediction visible:         {start['predicted']:7.2f} s "
+          f"(target <= {COLD_START_TARGET_S:.0f} s: {verdict(start['predicted'], COLD_START_TARGET_S)})")
+    print(f"peak RSS, Python with every bundled model loaded ({', '.join(mem['models'])}), "
+          f"predict + Grad-CAM each: {mem['peak']:.1f} MiB "
+          f"(target <= {RSS_TARGET_MIB:.0f} MiB: {verdict(mem['peak'], RSS_TARGET_MIB)})")
+    print(f"  of which: RSS after `import torch` {mem['torch']:.1f} MiB, after importing model/PIL "
+          f"{mem['imports']:.1f} MiB, steady after the predictions {mem['steady']:.1f} MiB")
+    server = start["server_rss"]
+    print("peak RSS, streamlit server after the first prediction: "
+          + ("n/a (no /proc)" if server is None else f"{server:.1f} MiB")
+          + f" (target <= {RSS_TARGET_MIB:.0f} MiB: {verdict(server, RSS_TARGET_MIB)})")
+
+if __name__ == "__main__":
+    main()

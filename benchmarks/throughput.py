@@ -1,0 +1,81 @@
+"""Batch-32 inference throughput of the bundled classifier under several CPU settings, from one run.
+
+    python benchmarks/throughput.py [--repeats 5] [--batch 32]
+
+The baseline is plain eager fp32 with the default (contiguous) memory format.
+Every other row is printed as a ratio to it, so the choice made in
+``model.inference`` (see ``Classifier``) rests on a measurement on this machine.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from model import load_classifier  # noqa: E402
+from model.catalog import bundled_samples  # noqa: E402
+from PIL import Image  # noqa: E402
+
+
+def seconds_per_batch(fn, batch: torch.Tensor, repeats: int) -> float:
+    fn(batch)  # warm-up: first call picks kernels (and traces, for the JIT row)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn(batch)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def variants(model: torch.nn.Module) -> dict:
+    """Name → callable running one batch, each on its own copy of the network."""
+    plain = copy.deepcopy(model).to(memory_format=torch.contiguous_format).eval()
+    fast = copy.deepcopy(model).to(memory_format=torch.channels_last).eval()
+    cl = lambda x: x.contiguous(memory_format=torch.channels_last)  # noqa: E731
+
+    def eager_fp32(x):
+        with torch.no_grad():
+            return plain(x)
+
+    def channels_last_fp32(x):
+        with torch.inference_mode():
+            return fast(cl(x))
+
+    def channels_last_bf16(x):
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+            return fast(cl(x))
+
+    return {"eager fp32 (baseline)": eager_fp32, "channels_last fp32, inference_mode": channels_last_fp32,
+            "channels_last bf16 autocast, inference_mode": channels_last_bf16}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=32)
+    args = parser.parse_args()
+    clf = load_classifier()
+    images = [Image.open(s.path) for s in bundled_samples()]
+    batch = clf.spec((images * args.batch)[:args.batch]).contiguous()
+    print(f"{time.strftime('%Y-%m-%d')}  {platform.processor() or platform.machine()}, "
+          f"{torch.get_num_threads()} threads, torch {torch.__version__}")
+    print(f"model: {clf.arch} at {clf.spec.input_size} px, batch {args.batch}")
+    baseline = None
+    for name, fn in variants(clf.model).items():
+        seconds = seconds_per_batch(fn, batch, args.repeats)
+        baseline = baseline or seconds
+        print(f"{name:46s} {args.batch / seconds:7.1f} images/s   {baseline / seconds:5.2f}x")
+    seconds = seconds_per_batch(lambda x: clf.predict_tensor(x), batch, args.repeats)
+    print(f"{'Classifier.predict_tensor (what the app uses)':46s} {args.batch / seconds:7.1f} images/s   "
+          f"{baseline / seconds:5.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""One entry point for every upload: ordinary pictures, DICOM files and NIfTI volumes.
+
+    scan = load_scan(upload.getvalue(), upload.name)
+    scan.axes                 # () | ("frame",) | ("axial", "coronal", "sagittal")
+    image = scan.slice()      # the default (middle) slice as a PIL image
+
+Everything that cannot be read raises :class:`~model.imageio.ImageLoadError`
+with a message that is safe to show a user. Uploads are decoded from bytes in
+memory and never written to disk.
+"""
+from __future__ import annotations
+
+import operator
+from pathlib import Path
+from typing import BinaryIO, Protocol, Union
+
+from PIL import Image
+
+from .imageio import ImageLoadError, decode_picture, read_bytes, source_name
+
+Source = Union[bytes, bytearray, memoryview, str, Path, BinaryIO]
+
+
+class SliceSource(Protocol):
+    """The slices along one axis: ``len()`` of them, ``source(index)`` gives one as a PIL image.
+
+    Implementations are small module-level classes holding arrays, so a :class:`Scan`
+    pickles (e.g. for ``st.cache_data``).
+    """
+
+    def __len__(self) -> int: ...
+
+    def __call__(self, index: int) -> Image.Image: ...
+
+
+class Picture:
+    """An ordinary picture as a one-slice source; hands out copies so callers may draw on them."""
+
+    def __init__(self, image: Image.Image):
+        self.image = image
+
+    def __len__(self) -> int:
+        return 1
+
+    def __call__(self, index: int) -> Image.Image:
+        return self.image.copy()
+
+
+class Scan:
+    """A decoded upload: one picture, the frames of a DICOM file, or a 3-D volume.
+
+    Attributes:
+        kind: ``"image"``, ``"dicom"`` or ``"nifti"``.
+        axes: the axes one can step through: ``()`` for a single image,
+            ``("frame",)`` for multi-frame DICOM, ``("axial", "coronal", "sagittal")``
+            for a NIfTI volume (views whose slices fall outside ``MIN_SIDE``..``MAX_SIDE`` px are left out).
+        default_axis: the first of ``axes``, or ``None`` when there are none.
+        technical_tags: non-identifying acquisition facts, label → text (empty for pictures).
+    """
+
+    def __init__(self, kind: str, planes: dict[str, SliceSource],
+                 technical_tags: dict[str, str] | None = None, single: SliceSource | None = None):
+        """
+        Args:
+            kind: see the class docstring.
+            planes: axis name → its slices, in display order (the default axis first).
+            technical_tags: see the class docstring.
+            single: for a scan without axes, its one image (a source of length 1).
+        """
+        if not planes and single is None:
+            raise ValueError("a scan needs planes or a single image")
+        self.kind = kind
+        self._planes = dict(planes)
+        self._single = single
+        self.technical_tags = dict(technical_tags or {})
+
+    @classmethod
+    def of_image(cls, image: Image.Image) -> "Scan":
+        """A scan holding one ordinary picture, returned unchanged (as a copy) by :meth:`slice`."""
+        return cls("image", {}, {}, single=Picture(image))
+
+    @property
+    def axes(self) -> tuple[str, ...]:
+        return tuple(self._planes)
+
+    @property
+    def default_axis(self) -> str | None:
+        return next(iter(self._planes), None)
+
+    def slice_count(self, axis: str | None = None) -> int:
+        """Number of slices along ``axis`` (default axis); 1 for a scan without axes."""
+        axis = self._axis(axis)
+        return 1 if axis is None else len(self._planes[axis])
+
+    def default_index(self, axis: str | None = None) -> int:
+        """The middle slice (or frame) along ``axis``."""
+        return self.slice_count(axis) // 2
+
+    def slice(self, axis: str | None = None, index: int | None = None) -> Image.Image:
+        """One 2-D image: ``index`` along ``axis`` (defaults: default axis, middle slice).
+
+        Pictures come back unchanged in their own mode; DICOM and NIfTI slices are
+        8-bit ``"L"`` images, windowed and oriented for display.
+
+        Raises:
+            ImageLoadError: unknown axis or index out of range.
+        """
+        axis = self._axis(axis)
+        count = self.slice_count(axis)
+        try:  # accept numpy integers too (e.g. an argmax over per-slice probabilities)
+            index = count // 2 if index is None else operator.index(index)
+        except TypeError:
+            raise ImageLoadError(f"Slice index {index!r} is not a whole number.") from None
+        if not 0 <= index < count:
+            where = f"along {axis}" if axis else "in this image"
+            raise ImageLoadError(f"Slice {index} does not exist: there {'is' if count == 1 else 'are'} "
+                                 f"{count} {'slice' if count == 1 else 'slices'} {where} (0–{count - 1}).")
+        source = self._single if axis is None else self._planes[axis]
+        return source(index)
+
+    def slices(self, axis: str | None = None) -> list[Image.Image]:
+        """Every slice along ``axis`` in order (e.g. for a per-slice probability plot)."""
+        return [self.slice(axis, i) for i in range(self.slice_count(axis))]
+
+    def _axis(self, axis: str | None) -> str | None:
+        if axis is None:
+            if self._single is not None:
+                return None
+            return self.default_axis
+        if axis not in self._planes:
+            have = ", ".join(self._planes) or "none: it is a single image"
+            raise ImageLoadError(f"This {self.kind} has no {axis!r} axis (axes: {have}).")
+        return axis
+
+    def __repr__(self) -> str:
+        counts = {a: self.slice_count(a) for a in self.axes}
+        return f"Scan(kind={self.kind!r}, axes={counts})"
+
+
+def load_scan(source: Source, name: str | None = None) -> Scan:
+    """Decode an upload of any supported kind.
+
+    Args:
+        source: raw bytes, a path, or a binary file object (e.g. a Streamlit ``UploadedFile``).
+        name: file name, used to word error messages and to recognise ``.dcm`` / ``.nii.gz``.
+    Returns:
+        A :class:`Scan`.
+    Raises:
+        ImageLoadError: for anything that cannot be read, with a user-safe message.
+    """
+    from . import dicom, nifti  # heavy imports (pydicom, nibabel) only when something is loaded
+
+    file_name = source_name(source, name)
+    label = file_name or "the file"
+    data = read_bytes(source, label)
+    lower = (file_name or "").lower()
+    try:
+        if dicom.has_dicom_magic(data):
+            return dicom.read_dicom(data, label)
+        if nifti.looks_like_nifti(data, lower):
+            return nifti.read_nifti(data, label)
+        if lower.endswith((".dcm", ".dicom")):
+            return dicom.read_dicom(data, label, force=True)
+        return Scan.of_image(decode_picture(data, label))
+    except ImageLoadError:
+        raise
+    except Exception as err:  # noqa: BLE001 - the promise is that only ImageLoadError escapes
+        raise ImageLoadError(f"{label} looks damaged and cannot be read ({type(err).__name__}).") from err
+
+
+def load_image(source: Source, name: str | None = None, *, axis: str | None = None,
+               index: int | None = None) -> Image.Image:
+    """One 2-D image from an upload: ``load_scan(source, name).slice(axis, index)``.
+
+    Ordinary pictures come back decoded and unchanged (any mode, first frame of
+    animations); DICOM and NIfTI give their middle slice unless told otherwise.
+
+    Raises:
+        ImageLoadError: empty, too large, too small, truncated, corrupt or not an image.
+    """
+    return load_scan(source, name).slice(axis, index)

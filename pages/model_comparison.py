@@ -1,0 +1,118 @@
+"""Model comparison: several backbones trained and tested the same way, and all bundled models live."""
+import streamlit as st
+
+from model import ImageLoadError, bundled_checkpoints, load_classifier, load_image
+from model.catalog import ARCH_NAMES, bundled_samples
+from model.charts import probability_bars
+from model.comparison import BUNDLE_LIMIT_BYTES, ComparisonFileError, comparison_dir, load_comparison
+from model.comparison_charts import (accuracy_vs_latency, confusion_matrices, headline_bars, recall_heatmap,
+                                     protocol_warnings, roc_curves, summary_rows, training_curves)
+
+classifier = st.cache_resource(load_classifier)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def explain(checkpoint: str, data: bytes, name: str):
+    return classifier(checkpoint).explain(load_image(data, name))
+
+
+st.title("Model comparison")
+st.markdown("Is a bigger network a better one? Here several well-known image networks (*backbones*) learn the "
+            "same task under one protocol: the same training images and settings, the same test images, and "
+            "the same stopwatch. What changes is only the network's design and size.")
+
+try:
+    results = sorted(load_comparison(), key=lambda r: r.parameters)
+except ComparisonFileError as err:
+    st.error(f"**A comparison result file could not be read.** {err}", icon=":material/block:")
+    results = []
+
+if len(results) < 2:
+    found = ", ".join(r.display_name for r in results) or "none"
+    st.info(f"**The comparison runs are pending.** Each network still has to be trained on a GPU; "
+            f"{len(results)} result file(s) in `{comparison_dir()}` so far ({found}). "
+            "What exists is shown below.", icon=":material/hourglass_top:")
+
+if results:
+    st.subheader("At a glance")
+    st.dataframe(summary_rows(results), hide_index=True, width="stretch")
+    st.caption(f"Tested on {results[0].n_images:,} images of the Kaggle Testing split. Intervals are bootstrap "
+               f"95% ranges: where two models' ranges overlap, the test set cannot tell them apart. "
+               f"Speed: {results[0].latency['note']}.")
+    for note in protocol_warnings(results):
+        st.warning(note, icon=":material/warning:")
+
+    st.subheader("Accuracy and macro F1")
+    st.plotly_chart(headline_bars(results), width="stretch")
+    st.markdown("Accuracy is the share of test images classified correctly; macro F1 averages each class's "
+                "balance of misses and false alarms, so a rare class counts as much as a common one. "
+                "The thin lines on each bar show how much each figure could move on a different test set.")
+
+    st.subheader("Accuracy against speed")
+    st.plotly_chart(accuracy_vs_latency(results), width="stretch")
+    st.markdown(f"Further left is faster on an ordinary CPU ({results[0].latency['threads']} threads, one image at "
+                "a time); higher is more accurate; a bigger bubble is a network with more parameters. "
+                "The best choice for a small device is the highest bubble on the left, not always the biggest one.")
+
+    st.subheader("Which tumour types each model finds")
+    st.plotly_chart(recall_heatmap(results), width="stretch")
+    st.markdown("Each cell is the *recall*: of all test images of that class, the share the model named correctly. "
+                "A pale cell is a class that model often misses.")
+
+    st.subheader("Where the mistakes go")
+    st.plotly_chart(confusion_matrices(results), width="stretch")
+    st.markdown("Rows are the true class and columns the model's answer: the diagonal holds the correct answers, "
+                "everything else is a mistake. Compare where the off-diagonal counts sit from model to model.")
+
+    st.subheader("ROC curves, one class at a time")
+    st.plotly_chart(roc_curves(results), width="stretch")
+    st.markdown("Each curve shows how many images of that class a model finds (up) against how many other images "
+                "it wrongly flags (right) as its threshold is lowered. Curves hugging the top-left corner are "
+                "better; the dotted diagonal is guessing.")
+
+    st.subheader("How training went")
+    st.plotly_chart(training_curves(results), width="stretch")
+    st.markdown("Accuracy and loss on held-out validation images after each pass over the training set (epoch). "
+                "Curves that flatten early mean more epochs would not have helped much.")
+
+st.subheader("Try them side by side")
+checkpoints = bundled_checkpoints()
+st.markdown("Every model bundled with the app looks at the same image. Networks whose weights file is over "
+            f"{BUNDLE_LIMIT_BYTES / 2**20:.0f} MB (VGG16, for one) are never bundled: too big to ship with the app."
+            + ("" if len(checkpoints) > 1 else " Only one model is bundled so far."))
+source = st.radio("Image for the comparison", ["Sample MRI", "Upload your own"], horizontal=True,
+                  label_visibility="collapsed")
+if source == "Sample MRI":
+    samples = {s.title: s for s in bundled_samples()}
+    sample = samples[st.selectbox("Sample MRI (from the Kaggle Testing split)", list(samples))]
+    name, data = sample.path.name, sample.path.read_bytes()
+else:
+    upload = st.file_uploader("Brain MRI: an image, a DICOM file or a NIfTI volume (its middle slice is used)")
+    if upload is None:
+        st.info("Choose an image file to compare the models on. Nothing you upload is stored.")
+        st.stop()
+    name, data = upload.name, upload.getvalue()
+
+try:
+    image = load_image(data, name)
+    with st.spinner("Running every model…"):
+        explanations = [explain(str(path), data, name) for path in checkpoints]
+except ImageLoadError as err:
+    st.error(f"**That file could not be used.** {err}", icon=":material/block:")
+    st.stop()
+
+for column, path, explanation in zip(st.columns(len(checkpoints)), checkpoints, explanations):
+    clf = classifier(str(path))
+    names, top = clf.display_names, explanation.class_index
+    with column:
+        st.markdown(f"#### {ARCH_NAMES.get(clf.arch, clf.arch)}")
+        if explanation.problem:
+            st.warning(f"Does not look like a brain MRI: {explanation.problem}. What it would say anyway:")
+        elif explanation.unsure:
+            st.markdown(f"**Unsure** (top: {names[top]}, {explanation.probabilities[top]:.1%})")
+        else:
+            st.markdown(f"**{names[top]}** ({explanation.probabilities[top]:.1%})")
+        st.plotly_chart(probability_bars(names, explanation.probabilities), width="stretch", key=f"bars-{path.stem}")
+        st.image(explanation.overlay(image, 0.45), caption=f"Grad-CAM for “{names[top]}”", width="stretch")
+st.caption("Grad-CAM marks the regions that pushed each network towards its answer. Two models can agree on the "
+           "class while looking at different places.")

@@ -1,0 +1,87 @@
+"""Every comparison figure builds from synthetic results, one trace (or panel) per model where expected."""
+import plotly.graph_objects as go
+import pytest
+
+from model import comparison_charts as charts
+from model.comparison import ComparisonResult
+
+from .test_comparison import synthetic_result, synthetic_results
+
+
+@pytest.fixture(scope="module")
+def results():
+    return synthetic_results()
+
+
+def test_headline_bars_have_ci_error_bars(results):
+    fig = charts.headline_bars(results)
+    assert [t.name for t in fig.data] == ["accuracy", "macro F1"]
+    bars = fig.data[0]
+    assert list(bars.x) == [r.display_name for r in results]
+    assert all(up >= 0 for up in bars.error_y.array) and all(down >= 0 for down in bars.error_y.arrayminus)
+    assert fig.layout.yaxis.range[0] <= min(r.accuracy_ci95[0] for r in results)
+
+
+def test_accuracy_vs_latency_sizes_bubbles_by_parameters(results):
+    fig = charts.accuracy_vs_latency(results)
+    assert len(fig.data) == len(results)
+    sizes = {t.name: t.marker.size[0] for t in fig.data}
+    params = {r.display_name: r.parameters for r in results}
+    ordered = sorted(params, key=params.get)
+    assert [sizes[n] for n in ordered] == sorted(sizes.values())
+    assert fig.data[0].x[0] == results[0].latency["ms_per_image_batch1"]
+
+
+def test_recall_heatmap_is_models_by_classes(results):
+    heat = charts.recall_heatmap(results).data[0]
+    assert len(heat.z) == len(results) and len(heat.z[0]) == len(results[0].classes)
+    assert heat.z[1][2] == results[1].per_class[results[1].classes[2]]["recall"]
+
+
+def test_confusion_matrices_side_by_side(results):
+    fig = charts.confusion_matrices(results)
+    assert len(fig.data) == len(results)
+    assert [a.text for a in fig.layout.annotations] == [r.display_name for r in results]
+    assert [list(row) for row in fig.data[2].z] == results[2].confusion_matrix
+
+
+def test_roc_curves_one_panel_per_class_one_line_per_model(results):
+    fig = charts.roc_curves(results)
+    n_classes = len(results[0].classes)
+    assert len(fig.layout.annotations) == n_classes
+    lines = [t for t in fig.data if t.name in {r.display_name for r in results}]
+    assert len(lines) == n_classes * len(results)
+    assert sum(bool(t.showlegend) for t in lines) == len(results)  # one legend entry per model
+
+
+def test_training_curves_accuracy_and_loss_per_model(results):
+    fig = charts.training_curves(results)
+    assert len(fig.data) == 2 * len(results)
+    assert list(fig.data[0].y) == [h["val_acc"] for h in results[0].training["history"]]
+
+
+def test_figures_build_for_a_single_model_with_an_undefined_auc():
+    data = synthetic_result("mobilenet_v2")
+    data["roc"]["notumor"] = {"fpr": [], "tpr": [], "auc": None}
+    single = [ComparisonResult.from_dict(data)]
+    for build in (charts.headline_bars, charts.accuracy_vs_latency, charts.recall_heatmap,
+                  charts.confusion_matrices, charts.roc_curves, charts.training_curves):
+        assert isinstance(build(single), go.Figure)
+
+
+def test_summary_rows_format_every_column(results):
+    rows = charts.summary_rows(results)
+    assert [r["model"] for r in rows] == [r.display_name for r in results]
+    assert rows[0]["trained on"] == "not recorded" and rows[0]["training"] == "3 min, 3 epochs"
+    assert "(" in rows[0]["accuracy (95% interval)"] and rows[0]["parameters"].endswith(" M")
+
+
+def test_protocol_warnings_flag_what_differs(results):
+    assert charts.protocol_warnings(results) == []
+    odd = synthetic_result("densenet121", seed=5, epochs=4)
+    odd["latency"].update(machine="another CPU", load_average_1min=7.5)
+    odd["data_fingerprint"] = "other test set"
+    notes = " ".join(charts.protocol_warnings([*results, ComparisonResult.from_dict(odd)]))
+    for words in ("same images", "trained the same way", "different computers", "busy with other work while timing "
+                  "DENSENET121"):
+        assert words in notes

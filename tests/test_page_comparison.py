@@ -1,0 +1,77 @@
+"""The Model comparison page under AppTest: committed results, the pending state, a full set, bad inputs."""
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from model import bundled_checkpoints
+from model.comparison import DIR_ENV, load_comparison, write_result
+
+from .test_comparison import synthetic_result
+
+TIMEOUT = 120
+CHARTS = 6  # headline bars, accuracy vs speed, recall heat map, confusion matrices, ROC curves, training curves
+
+
+def page() -> AppTest:
+    return AppTest.from_file("../pages/model_comparison.py", default_timeout=TIMEOUT).run()
+
+
+def live_panel_shown(at: AppTest) -> bool:
+    models = len(bundled_checkpoints())
+    return len(at.image) == models and len(at.get("plotly_chart")) >= models
+
+
+def test_renders_committed_results_and_every_bundled_model(monkeypatch):
+    monkeypatch.delenv(DIR_ENV, raising=False)
+    committed = load_comparison()
+    at = page()
+    assert not at.exception and not at.error
+    assert at.title[0].value == "Model comparison"
+    assert bool(at.info) == (len(committed) < 2)
+    assert len(at.get("plotly_chart")) == (CHARTS if committed else 0) + len(bundled_checkpoints())
+    assert live_panel_shown(at)
+
+
+def test_pending_state_with_one_result(monkeypatch, tmp_path):
+    write_result(synthetic_result("mobilenet_v2"), tmp_path)
+    monkeypatch.setenv(DIR_ENV, str(tmp_path))
+    at = page()
+    assert not at.exception and not at.error
+    assert "comparison runs are pending" in at.info[0].value and "MOBILENET_V2" in at.info[0].value
+    assert len(at.dataframe) == 1 and len(at.get("plotly_chart")) == CHARTS + len(bundled_checkpoints())
+
+
+def test_full_comparison_and_an_uploaded_image(monkeypatch, tmp_path, samples):
+    for i, arch in enumerate(("mobilenet_v2", "resnet50", "vgg16")):
+        write_result(synthetic_result(arch, seed=i), tmp_path)
+    monkeypatch.setenv(DIR_ENV, str(tmp_path))
+    at = page()
+    assert not at.exception and not at.error and not at.info
+    headers = [h.value for h in at.subheader]
+    assert headers[0] == "At a glance" and headers[-1] == "Try them side by side" and len(headers) == CHARTS + 2
+    at.radio[0].set_value("Upload your own").run()
+    assert at.info and not at.image  # a prompt, no model output yet
+    at.file_uploader[0].upload(samples[0].path.name, samples[0].path.read_bytes(), "image/jpeg").run()
+    assert not at.exception and not at.error and live_panel_shown(at)
+
+
+@pytest.mark.parametrize("payload", [b"", b"definitely not an image"], ids=["empty", "text"])
+def test_bad_upload_is_a_friendly_error(monkeypatch, tmp_path, payload):
+    monkeypatch.setenv(DIR_ENV, str(tmp_path))
+    at = page()
+    at.radio[0].set_value("Upload your own").run()
+    at.file_uploader[0].upload("scan.png", payload, "image/png").run()
+    assert not at.exception
+    assert "could not be used" in at.error[0].value and not at.image
+
+
+def test_a_malformed_result_file_is_named_and_the_page_still_works(monkeypatch, tmp_path):
+    data = synthetic_result("resnet50")
+    del data["latency"]["ms_per_image_batch1"]
+    (tmp_path / "resnet50.json").write_text(json.dumps(data))
+    monkeypatch.setenv(DIR_ENV, str(tmp_path))
+    at = page()
+    assert not at.exception
+    assert "resnet50.json" in at.error[0].value and "latency.ms_per_image_batch1" in at.error[0].value
+    assert live_panel_shown(at)
