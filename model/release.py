@@ -18,14 +18,16 @@ from . import calibration, evaluate, ood_eval
 from .inference import WEIGHTS_DIR
 
 
-def release(run: Path, name: str, data: Path, cache_dir: str, weights_dir: Path = WEIGHTS_DIR) -> Path:
+def release(run: Path, name: str, data: Path, cache_dir: str, weights_dir: Path = WEIGHTS_DIR,
+            ood_quantile: float = 0.995) -> Path:
     """Copy, calibrate, guard and evaluate; returns the released checkpoint's path."""
     target = weights_dir / f"{name}.safetensors"
     shutil.copyfile(run / "best.safetensors", target)
     for part in ("config", "history"):
         shutil.copyfile(run / f"{part}.json", weights_dir / f"{name}.{part}.json")
     calibration.main(["--checkpoint", str(target), "--cache-dir", cache_dir])
-    ood_eval.main(["--checkpoint", str(target), "--data", str(data), "--cache-dir", cache_dir])
+    ood_eval.main(["--checkpoint", str(target), "--data", str(data), "--cache-dir", cache_dir,
+                   "--quantile", str(ood_quantile)])
     evaluate.main(["--checkpoint", str(target), "--data", str(data / "Testing"), "--store",
                    "--out", str(weights_dir / f"{name}.metrics.json")])
     return target
@@ -37,8 +39,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--name", default="resnet50")
     parser.add_argument("--data", default="../shared/data/brain-tumor-mri")
     parser.add_argument("--cache-dir", default=".cache")
+    parser.add_argument("--weights-dir", default=str(WEIGHTS_DIR),
+                        help="where the released files go (stage elsewhere to compare before replacing)")
+    parser.add_argument("--ood-quantile", type=float, default=0.995,
+                        help="share of held-out Training MRIs the feature guard must accept")
     args = parser.parse_args(argv)
-    print(f"released {release(Path(args.run), args.name, Path(args.data), args.cache_dir)}")
+    weights_dir = Path(args.weights_dir)
+    weights_dir.mkdir(parents=True, exist_ok=True)
+    target = release(Path(args.run), args.name, Path(args.data), args.cache_dir, weights_dir, args.ood_quantile)
+    print(f"released {target}")
 
 
 if __name__ == "__main__":

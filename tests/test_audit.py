@@ -49,3 +49,27 @@ def test_cli_writes_the_report(tmp_path, capsys):
         assert pair["a"].split("/")[0] != pair["b"].split("/")[0]
         assert Image.open(examples / pair["a_thumbnail"]).size[0] <= 160
     assert "clean_testing_images" in capsys.readouterr().out
+
+
+def test_validation_split_keeps_near_duplicates_on_one_side(tmp_path):
+    from model.audit import near_duplicate_groups, validation_split
+    from model.data import index_folder
+
+    write_distinct_dataset(tmp_path, per_class=12, seed=5)
+    originals = sorted((tmp_path / "glioma").glob("*.png"))[:4]
+    for i, original in enumerate(originals):  # re-processed twins: blurred and brightened copies
+        with Image.open(original) as im:
+            twin = im.filter(ImageFilter.GaussianBlur(1)).point(lambda v: min(255, v + 6))
+        twin.save(tmp_path / "glioma" / f"twin_{i}.png")
+    index = index_folder(tmp_path)
+    groups = near_duplicate_groups(index)
+    names = [p.name for p in index.paths]
+    for i, original in enumerate(originals):
+        assert groups[names.index(original.name)] == groups[names.index(f"twin_{i}.png")]
+    assert len(set(groups)) == len(index) - len(originals)
+    for seed in range(4):
+        train, val = validation_split(index, 0.25, seed)
+        val_groups = set(groups[val])
+        assert not val_groups & set(groups[train])
+    exact_train, exact_val = validation_split(index, 0.25, 0, group_by="exact")
+    assert len(exact_train) + len(exact_val) == len(index)
