@@ -146,7 +146,7 @@ class FeatureGuard:
 
 
 def fit_guard(fit_features: np.ndarray, fit_labels: np.ndarray, calibration_features: np.ndarray,
-              quantile: float = 0.995, n_components: int = 64) -> FeatureGuard:
+              quantile: float = 0.999, n_components: int = 64) -> FeatureGuard:
     """Fit on one set of in-distribution features, set the threshold on another.
 
     Args:

@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", default="model/weights/resnet50.safetensors")
     parser.add_argument("--data", default="../shared/data/brain-tumor-mri")
-    parser.add_argument("--quantile", type=float, default=0.995,
+    parser.add_argument("--quantile", type=float, default=0.999,
                         help="share of held-out Training MRIs the guard must accept")
     parser.add_argument("--cache-dir", default=".cache")
     parser.add_argument("--out", default=None, help="report JSON (default: <checkpoint>.ood.json)")

@@ -19,7 +19,7 @@ from .inference import WEIGHTS_DIR
 
 
 def release(run: Path, name: str, data: Path, cache_dir: str, weights_dir: Path = WEIGHTS_DIR,
-            ood_quantile: float = 0.995) -> Path:
+            ood_quantile: float = 0.999) -> Path:
     """Copy, calibrate, guard and evaluate; returns the released checkpoint's path."""
     target = weights_dir / f"{name}.safetensors"
     shutil.copyfile(run / "best.safetensors", target)
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache-dir", default=".cache")
     parser.add_argument("--weights-dir", default=str(WEIGHTS_DIR),
                         help="where the released files go (stage elsewhere to compare before replacing)")
-    parser.add_argument("--ood-quantile", type=float, default=0.995,
+    parser.add_argument("--ood-quantile", type=float, default=0.999,
                         help="share of held-out Training MRIs the feature guard must accept")
     args = parser.parse_args(argv)
     weights_dir = Path(args.weights_dir)
