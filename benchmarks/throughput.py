@@ -1,6 +1,6 @@
 """Batch-32 inference throughput of the bundled classifier under several CPU settings, from one run.
 
-    python benchmarks/throughput.py [--repeats 5] [--batch 32]
+    python benchmarks/throughput.py [--repeats 5] [--batch 32] [--compile]
 
 The baseline is plain eager fp32 with the default (contiguous) memory format.
 Every other row is printed as a ratio to it, so the choice made in
@@ -34,6 +34,20 @@ def seconds_per_batch(fn, batch: torch.Tensor, repeats: int) -> float:
     return statistics.median(times)
 
 
+def compiled(model: torch.nn.Module):
+    """torch.compile (inductor) with freezing: BatchNorm folded, weights pre-packed; compiles on first call."""
+    import torch._inductor.config as inductor_config
+
+    inductor_config.freezing = True
+    network = torch.compile(copy.deepcopy(model).to(memory_format=torch.channels_last).eval())
+
+    def run(x):
+        with torch.inference_mode():
+            return network(x.contiguous(memory_format=torch.channels_last))
+
+    return run
+
+
 def variants(model: torch.nn.Module) -> dict:
     """Name → callable running one batch, each on its own copy of the network."""
     plain = copy.deepcopy(model).to(memory_format=torch.contiguous_format).eval()
@@ -60,6 +74,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--compile", action="store_true",
+                        help="also time torch.compile with freezing (needs a C++ compiler; compiling takes ~10-30 s)")
     args = parser.parse_args()
     clf = load_classifier()
     images = [Image.open(s.path) for s in bundled_samples()]
@@ -68,7 +84,10 @@ def main() -> None:
           f"{torch.get_num_threads()} threads, torch {torch.__version__}")
     print(f"model: {clf.arch} at {clf.spec.input_size} px, batch {args.batch}")
     baseline = None
-    for name, fn in variants(clf.model).items():
+    rows = variants(clf.model)
+    if args.compile:
+        rows["torch.compile fp32, inductor freezing"] = compiled(clf.model)
+    for name, fn in rows.items():
         seconds = seconds_per_batch(fn, batch, args.repeats)
         baseline = baseline or seconds
         print(f"{name:46s} {args.batch / seconds:7.1f} images/s   {baseline / seconds:5.2f}x")
