@@ -76,11 +76,34 @@ def cold_start() -> dict[str, float | None]:
             loaded = time.perf_counter() - started
             page.get_by_text(re.compile(RESULT_PATTERN)).first.wait_for(timeout=120_000)
             predicted = time.perf_counter() - started
-            return {"healthy": healthy, "loaded": loaded, "predicted": predicted,
+            uploads = warm_uploads(page)
+            return {"healthy": healthy, "loaded": loaded, "predicted": predicted, "uploads": uploads,
                     "server_rss": rss_mib("VmHWM", proc.pid)}
         finally:
             stop(proc)
             browser.close()
+
+
+def warm_uploads(page) -> list[float]:
+    """Seconds from handing each sample to the file input to its Grad-CAM being shown (warm server).
+
+    Each upload is waited for by its own caption, "Grad-CAM for “<class>”", which differs from the
+    one before it (the default sample, glioma, goes last), so a stale result cannot end the wait.
+    """
+    from model import DISPLAY_NAMES
+
+    page.get_by_text("Upload your own").click()
+    file_input = page.locator("input[type=file]")
+    file_input.wait_for(state="attached", timeout=60_000)
+    samples = sorted((REPO / "assets" / "samples").glob("*.jpg"), key=lambda p: p.name.startswith("glioma"))
+    seconds = []
+    for sample in samples:
+        caption = f"Grad-CAM for “{DISPLAY_NAMES[sample.name.rsplit('_', 1)[0]]}”"
+        started = time.perf_counter()
+        file_input.set_input_files(str(sample))
+        page.get_by_text(caption).first.wait_for(timeout=60_000)
+        seconds.append(time.perf_counter() - started)
+    return seconds
 
 
 def rss_mib(field: str = "VmRSS", pid: int | str = "self") -> float | None:
@@ -141,6 +164,12 @@ def main() -> None:
     print(f"cold start, to Diagnose page loaded in Chromium: {start['loaded']:7.2f} s")
     print(f"cold start, to first prediction visible:         {start['predicted']:7.2f} s "
           f"(target <= {COLD_START_TARGET_S:.0f} s: {verdict(start['predicted'], COLD_START_TARGET_S)})")
+    uploads = sorted(start["uploads"])
+    if uploads:
+        middle = uploads[len(uploads) // 2]
+        print(f"warm server, upload to result visible (Grad-CAM image shown), median of {len(uploads)}: "
+              f"{middle * 1000:.0f} ms (all: {', '.join(f'{u * 1000:.0f}' for u in uploads)} ms; "
+              f"target <= 300 ms: {verdict(middle, 0.3)})")
     print(f"peak RSS, Python with every bundled model loaded ({', '.join(mem['models'])}), "
           f"predict + Grad-CAM each: {mem['peak']:.1f} MiB "
           f"(target <= {RSS_TARGET_MIB:.0f} MiB: {verdict(mem['peak'], RSS_TARGET_MIB)})")
