@@ -32,19 +32,11 @@ COLD_START_TARGET_S = 5.0
 RSS_TARGET_MIB = 1024.0
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def machine_facts() -> str:
     """Date, CPU, threads, load and library versions: the context every figure below belongs to."""
     import torch
+
+    from model.latency import cpu_model
 
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     return (f"date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}\n"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import platform
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -20,16 +19,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from model import load_classifier  # noqa: E402
 from model.catalog import bundled_samples  # noqa: E402
-
-
-def median_seconds(fn, repeats: int) -> float:
-    fn()  # warm-up: first call allocates and picks kernels
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from model.latency import median_seconds  # noqa: E402
 
 
 def main() -> None:
@@ -41,9 +31,9 @@ def main() -> None:
     load_s = time.perf_counter() - started
     images = [Image.open(s.path).convert("RGB") for s in bundled_samples()]
     batch = (images * 8)[:32]
-    one = median_seconds(lambda: clf.predict_proba(images[:1]), args.repeats)
-    explain = median_seconds(lambda: clf.explain(images[0]), args.repeats)
-    many = median_seconds(lambda: clf.predict_proba(batch), max(3, args.repeats // 5))
+    one = median_seconds(lambda: clf.predict_proba(images[:1]), repeats=args.repeats)
+    explain = median_seconds(lambda: clf.explain(images[0]), repeats=args.repeats)
+    many = median_seconds(lambda: clf.predict_proba(batch), repeats=max(3, args.repeats // 5))
     print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
           f"torch {torch.__version__}")
     print(f"model: {clf.arch} at {clf.spec.input_size} px")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import copy
 import platform
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -21,17 +20,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from model import load_classifier  # noqa: E402
 from model.catalog import bundled_samples  # noqa: E402
+from model.latency import median_seconds  # noqa: E402
 from PIL import Image  # noqa: E402
-
-
-def seconds_per_batch(fn, batch: torch.Tensor, repeats: int) -> float:
-    fn(batch)  # warm-up: first call picks kernels (and traces, for the JIT row)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn(batch)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def compiled(model: torch.nn.Module):
@@ -88,10 +78,10 @@ def main() -> None:
     if args.compile:
         rows["torch.compile fp32, inductor freezing"] = compiled(clf.model)
     for name, fn in rows.items():
-        seconds = seconds_per_batch(fn, batch, args.repeats)
+        seconds = median_seconds(lambda: fn(batch), repeats=args.repeats)
         baseline = baseline or seconds
         print(f"{name:46s} {args.batch / seconds:7.1f} images/s   {baseline / seconds:5.2f}x")
-    seconds = seconds_per_batch(lambda x: clf.predict_tensor(x), batch, args.repeats)
+    seconds = median_seconds(lambda: clf.predict_tensor(batch), repeats=args.repeats)
     print(f"{'Classifier.predict_tensor (what the app uses)':46s} {args.batch / seconds:7.1f} images/s   "
           f"{baseline / seconds:5.2f}x")
 

@@ -101,14 +101,6 @@ def decode_picture(data: bytes, label: str) -> Image.Image:
         raise ImageLoadError(f"{label} looks damaged or truncated and cannot be decoded ({err}).") from err
 
 
-def load_image(source: bytes | str | Path | BinaryIO, name: str | None = None, *,
-               axis: str | None = None, index: int | None = None) -> Image.Image:
-    """One 2-D image from a picture, DICOM or NIfTI upload; see :func:`model.scan.load_image`."""
-    from .scan import load_image as _load  # deferred: scan imports this module
-
-    return _load(source, name, axis=axis, index=index)
-
-
 def check_size(size: tuple[int, int], label: str) -> None:
     """Refuse pictures over :data:`MAX_PIXELS`, with a side under :data:`MIN_SIDE` or over :data:`MAX_SIDE`."""
     w, h = size

@@ -12,7 +12,7 @@ import statistics
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import torch
 
@@ -57,14 +57,15 @@ def torch_threads(count: int) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-@torch.inference_mode()
-def _median_seconds(model: torch.nn.Module, batch: torch.Tensor, warmup: int, repeats: int) -> float:
+def median_seconds(run: Callable[[], object], warmup: int = 1, repeats: int = 20) -> float:
+    """Median wall time of ``run()`` over ``repeats`` calls, after ``warmup`` untimed calls
+    (the first calls allocate memory and pick kernels)."""
     for _ in range(warmup):
-        model(batch)
+        run()
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
-        model(batch)
+        run()
         times.append(time.perf_counter() - started)
     return statistics.median(times)
 
@@ -85,9 +86,10 @@ def measure_cpu_latency(clf: Classifier, threads: int = LATENCY_THREADS,
         x = torch.randn(n, channels, size, size, generator=gen)
         return x.contiguous(memory_format=torch.channels_last)
 
-    with torch_threads(threads):
-        one = _median_seconds(model, inputs(1), warmup, repeats)
-        many = _median_seconds(model, inputs(batch), max(1, warmup // 2), batch_repeats)
+    one_input, batch_input = inputs(1), inputs(batch)
+    with torch_threads(threads), torch.inference_mode():
+        one = median_seconds(lambda: model(one_input), warmup, repeats)
+        many = median_seconds(lambda: model(batch_input), max(1, warmup // 2), batch_repeats)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     return {
         "ms_per_image_batch1": one * 1000.0,

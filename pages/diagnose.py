@@ -1,7 +1,7 @@
 """Diagnose: upload or pick an MRI, see the prediction and where the network looked."""
 import streamlit as st
 
-from model import ImageLoadError, load_classifier, load_image, load_scan
+from model import ImageLoadError, load_classifier, load_scan
 from model.catalog import bundled_samples, model_report
 from model.charts import probability_bars, slice_probabilities
 from model.inference import UNSURE_BELOW
@@ -11,9 +11,10 @@ report = st.cache_resource(model_report)()
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def explain_upload(data: bytes, name: str, axis: str | None, index: int | None):
-    """Cached per image and slice so moving the opacity slider does not re-run the network."""
-    return classifier.explain(load_image(data, name, axis=axis, index=index))
+def explain_upload(data: bytes, name: str, axis: str | None, index: int | None, _image):
+    """Cached per file and slice (``_image``, already decoded, is not hashed), so moving the
+    opacity slider does not re-run the network."""
+    return classifier.explain(_image)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -59,7 +60,7 @@ try:
     axis, index = choose_slice(scan)
     image = scan.slice(axis, index)
     with st.spinner("Looking at the scan…"):
-        explanation = explain_upload(data, name, axis, index)
+        explanation = explain_upload(data, name, axis, index, image)
 except ImageLoadError as err:
     st.error(f"**That file could not be used.** {err}", icon=":material/block:")
     st.stop()

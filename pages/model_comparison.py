@@ -12,8 +12,9 @@ classifier = st.cache_resource(load_classifier)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def explain(checkpoint: str, data: bytes, name: str):
-    return classifier(checkpoint).explain(load_image(data, name))
+def explain(checkpoint: str, data: bytes, name: str, _image):
+    """Cached per model and file; ``_image`` (already decoded) is not hashed."""
+    return classifier(checkpoint).explain(_image)
 
 
 st.title("Model comparison")
@@ -96,7 +97,7 @@ else:
 try:
     image = load_image(data, name)
     with st.spinner("Running every model…"):
-        explanations = [explain(str(path), data, name) for path in checkpoints]
+        explanations = [explain(str(path), data, name, image) for path in checkpoints]
 except ImageLoadError as err:
     st.error(f"**That file could not be used.** {err}", icon=":material/block:")
     st.stop()

@@ -103,3 +103,15 @@ def sample_nifti_path(tmp_path_factory) -> Path:
     from .scan_builders import write_nifti
 
     return write_nifti(tmp_path_factory.mktemp("nifti") / "pituitary_1.nii.gz")
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A real `streamlit run streamlit_app.py` for the browser tests of one module; yields its URL."""
+    from .browser_utils import ServerDidNotStart, streamlit_server
+
+    try:
+        with streamlit_server() as (url, _proc):
+            yield url
+    except ServerDidNotStart as err:
+        pytest.fail(str(err))

@@ -1,18 +1,9 @@
 """A real `streamlit run` driven by Playwright in Debian's headless Chromium."""
 import pytest
 
-from .browser_utils import CHROMIUM, CHROMIUM_ARGS, REPO, ServerDidNotStart, require_chromium, streamlit_server
+from .browser_utils import CHROMIUM, CHROMIUM_ARGS, REPO, require_chromium
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def server():
-    try:
-        with streamlit_server() as (url, _proc):
-            yield url
-    except ServerDidNotStart as err:
-        pytest.fail(str(err))
 
 
 @pytest.fixture(scope="module")
@@ -26,13 +17,19 @@ def browser():
         chromium.close()
 
 
-def test_upload_sample_mri_shows_prediction_and_heatmap(server, browser):
+def upload_and_wait(server: str, browser, path, heading: str):
+    """Open Diagnose in a new page, upload ``path``, wait for ``heading`` and the Grad-CAM caption."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(server, wait_until="domcontentloaded")
     page.get_by_text("Upload your own").click()
-    page.locator("input[type=file]").set_input_files(str(REPO / "assets/samples/pituitary_1.jpg"))
-    page.get_by_text("Prediction: Pituitary tumour").wait_for(timeout=60_000)
+    page.locator("input[type=file]").set_input_files(str(path))
+    page.get_by_text(heading).wait_for(timeout=60_000)
     page.get_by_text("Grad-CAM for").first.wait_for(timeout=30_000)
+    return page
+
+
+def test_upload_sample_mri_shows_prediction_and_heatmap(server, browser):
+    page = upload_and_wait(server, browser, REPO / "assets/samples/pituitary_1.jpg", "Prediction: Pituitary tumour")
     images = page.locator("[data-testid=stImage] img")
     assert images.count() >= 2
     page.close()
@@ -56,12 +53,7 @@ def test_dicom_upload_gets_a_prediction_heatmap_and_technical_tags(server, brows
 
     path = tmp_path / "IM0001.dcm"
     path.write_bytes(build_dicom_bytes())
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(server, wait_until="domcontentloaded")
-    page.get_by_text("Upload your own").click()
-    page.locator("input[type=file]").set_input_files(str(path))
-    page.get_by_text("Prediction: Pituitary tumour").wait_for(timeout=60_000)
-    page.get_by_text("Grad-CAM for").first.wait_for(timeout=30_000)
+    page = upload_and_wait(server, browser, path, "Prediction: Pituitary tumour")
     assert page.locator("[data-testid=stImage] img").count() >= 2
     assert "Test^Patient" not in page.content()
     page.close()
@@ -71,12 +63,7 @@ def test_nifti_upload_gets_a_slice_slider_prediction_and_heatmap(server, browser
     from .scan_builders import write_nifti
 
     path = write_nifti(tmp_path / "head.nii.gz")
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(server, wait_until="domcontentloaded")
-    page.get_by_text("Upload your own").click()
-    page.locator("input[type=file]").set_input_files(str(path))
-    page.get_by_text("Prediction: Pituitary tumour").wait_for(timeout=60_000)
-    page.get_by_text("Grad-CAM for").first.wait_for(timeout=30_000)
+    page = upload_and_wait(server, browser, path, "Prediction: Pituitary tumour")
     assert page.get_by_text("Axial slice").count() >= 1
     assert page.locator("[data-testid=stSlider]").count() >= 2  # slice and opacity
     page.close()

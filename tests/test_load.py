@@ -16,23 +16,13 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageOps
 
-from .browser_utils import (CHROMIUM, CHROMIUM_ARGS, REPO, RESULT_PATTERN, ServerDidNotStart, require_chromium,
-                            streamlit_server)
+from .browser_utils import CHROMIUM, CHROMIUM_ARGS, REPO, RESULT_PATTERN, require_chromium
 
 pytestmark = pytest.mark.browser
 
 SESSIONS = 5
 WAIT_MS = 90_000  # generous: five Grad-CAMs share two CPU cores with whatever else runs
 IMAGES = "[data-testid=stImage] img"
-
-
-@pytest.fixture(scope="module")
-def server():
-    try:
-        with streamlit_server() as (url, _proc):
-            yield url
-    except ServerDidNotStart as err:
-        pytest.fail(str(err))
 
 
 @pytest.fixture
