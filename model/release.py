@@ -11,11 +11,33 @@ Steps, each one of the project's own commands:
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 from pathlib import Path
 
+from .checkpoint import atomic_write
+
 from . import calibration, evaluate, ood_eval
 from .inference import WEIGHTS_DIR
+
+
+def combined_history(run: Path) -> list[dict]:
+    """The run's per-epoch history, preceded by that of the run it was fine-tuned from (if any).
+
+    Epochs are numbered on from the earlier stage and each record names its input size, so the
+    curves and the summed training time cover the whole path to the released weights.
+    """
+    config = json.loads((run / "config.json").read_text())
+    history = json.loads((run / "history.json").read_text())
+    earlier: list[dict] = []
+    if config.get("init_from"):
+        base = Path(config["init_from"]).parent
+        if not (base / "history.json").exists():
+            raise FileNotFoundError(f"{run} was fine-tuned from {config['init_from']}, "
+                                    f"but {base / 'history.json'} is missing")
+        earlier = combined_history(base)
+    offset = earlier[-1]["epoch"] if earlier else 0
+    return earlier + [{**h, "epoch": h["epoch"] + offset, "input_size": config["input_size"]} for h in history]
 
 
 def release(run: Path, name: str, data: Path, cache_dir: str, weights_dir: Path = WEIGHTS_DIR,
@@ -23,8 +45,9 @@ def release(run: Path, name: str, data: Path, cache_dir: str, weights_dir: Path 
     """Copy, calibrate, guard and evaluate; returns the released checkpoint's path."""
     target = weights_dir / f"{name}.safetensors"
     shutil.copyfile(run / "best.safetensors", target)
-    for part in ("config", "history"):
-        shutil.copyfile(run / f"{part}.json", weights_dir / f"{name}.{part}.json")
+    shutil.copyfile(run / "config.json", weights_dir / f"{name}.config.json")
+    history = json.dumps(combined_history(run), indent=1)
+    atomic_write(weights_dir / f"{name}.history.json", lambda tmp: Path(tmp).write_text(history))
     calibration.main(["--checkpoint", str(target), "--cache-dir", cache_dir])
     ood_eval.main(["--checkpoint", str(target), "--data", str(data), "--cache-dir", cache_dir,
                    "--quantile", str(ood_quantile)])

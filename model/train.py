@@ -24,7 +24,7 @@ from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
 from .augment import AugmentConfig, augment_batch
-from .checkpoint import atomic_write, load_training_state, save_checkpoint, save_training_state
+from .checkpoint import atomic_write, load_checkpoint, load_training_state, save_checkpoint, save_training_state
 from .audit import validation_split
 from .data import cache_dir_arg, cached_decode, index_folder, training_folder
 from .factory import count_parameters, create_model, to_channels_last
@@ -51,6 +51,9 @@ class TrainConfig:
     input_size: int = 128
     stage_size: int = 144
     pretrained: bool = False
+    # Fine-tune: start from another run's weights (same arch and classes), e.g. a
+    # lower-resolution run continued at a higher input size.
+    init_from: str | None = None
     device: str = "auto"
     precision: str = "auto"  # auto: bf16 on CUDA, fp32 on CPU (faster here: benchmarks/train_step.py)
     cache_dir: str | None = ".cache"
@@ -164,7 +167,10 @@ def train_one_epoch(model, ema, optimizer, scheduler, data: TrainData, spec: Pre
 
 def build(cfg: TrainConfig, num_classes: int, steps_per_epoch: int, device: torch.device):
     """Model, EMA copy, AdamW and a one-cycle schedule."""
-    model = to_channels_last(create_model(cfg.arch, num_classes, pretrained=cfg.pretrained)).to(device)
+    model = create_model(cfg.arch, num_classes, pretrained=cfg.pretrained)
+    if cfg.init_from:
+        load_initial_weights(model, cfg.init_from, cfg.arch)
+    model = to_channels_last(model).to(device)
     ema = AveragedModel(model, multi_avg_fn=ema_with_warmup(cfg.ema_decay), use_buffers=True)
     decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
@@ -173,6 +179,18 @@ def build(cfg: TrainConfig, num_classes: int, steps_per_epoch: int, device: torc
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch, pct_start=0.15)
     return model, ema, optimizer, scheduler
+
+
+def load_initial_weights(model: torch.nn.Module, path: str, arch: str) -> None:
+    """Copy a checkpoint's weights into ``model``; refuse another architecture or head."""
+    weights, metadata = load_checkpoint(path)
+    if metadata.get("arch") != arch:
+        raise ValueError(f"--init-from {path} holds a {metadata.get('arch')!r}, not a {arch!r}")
+    weights = {k: v for k, v in weights.items() if not k.startswith("ood.")}  # release-time extras
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as err:
+        raise ValueError(f"--init-from {path} does not fit this model: {err}") from err
 
 
 def export_best(out: Path, ema, cfg: TrainConfig, spec: PreprocessSpec, data: TrainData, record: dict) -> None:

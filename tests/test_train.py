@@ -7,8 +7,10 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from model import load_classifier, read_metadata
+from model.release import combined_history
 from model.train import TrainConfig, parse_args, run
 
 REPO = Path(__file__).resolve().parent.parent
@@ -46,6 +48,28 @@ def test_resume_refuses_changed_settings(tiny_dataset, tmp_path):
     run(TrainConfig(data=str(tiny_dataset), out=str(tmp_path), epochs=1, **TINY))
     with pytest.raises(ValueError, match="epochs"):
         run(TrainConfig(data=str(tiny_dataset), out=str(tmp_path), epochs=2, **TINY))
+
+
+def test_fine_tune_starts_from_another_runs_weights_at_a_new_size(tiny_dataset, tmp_path):
+    first = run(TrainConfig(data=str(tiny_dataset), out=str(tmp_path / "a"), epochs=1, **TINY))
+    cfg = TrainConfig(data=str(tiny_dataset), out=str(tmp_path / "b"), epochs=1, init_from=str(first),
+                      **{**TINY, "input_size": 40, "stage_size": 48, "lr": 0.0})
+    second = run(cfg)  # lr 0: the weights must come through unchanged
+    a, b = load_classifier(first), load_classifier(second)
+    assert b.spec.input_size == 40 and read_metadata(second)["train_config"]["init_from"] == str(first)
+    for (name, wa), wb in zip(a.model.state_dict().items(), b.model.state_dict().values()):
+        if name.endswith("weight") and wa.ndim > 1:
+            assert torch.equal(wa, wb), name
+    # The released history covers both stages, numbered on, each with its input size.
+    history = combined_history(tmp_path / "b")
+    assert [(h["epoch"], h["input_size"]) for h in history] == [(1, 32), (2, 40)]
+
+
+def test_fine_tune_refuses_another_architecture(tiny_dataset, tmp_path):
+    first = run(TrainConfig(data=str(tiny_dataset), out=str(tmp_path / "a"), epochs=1, **TINY))
+    with pytest.raises(ValueError, match="resnet18"):
+        run(TrainConfig(data=str(tiny_dataset), out=str(tmp_path / "b"), epochs=1, init_from=str(first),
+                        **{**TINY, "arch": "mobilenet_v2"}))
 
 
 def test_killed_mid_epoch_resumes_and_finishes(tiny_dataset, tmp_path):
