@@ -43,7 +43,10 @@ class ModelReport:
         origin = "trained from scratch" if self.metadata.get("trained_from_scratch", True) else \
             "fine-tuned from ImageNet weights"
         size = self.metadata["preprocess"]["input_size"]
-        return f"{ARCH_NAMES.get(self.arch, self.arch)}, {origin} at {size}×{size} px on the Kaggle Brain Tumor MRI Training split"
+        # A run continued from another (--init-from) was trained in stages, the last at this size.
+        staged = ", the last stage" if self.metadata.get("train_config", {}).get("init_from") else ""
+        return (f"{ARCH_NAMES.get(self.arch, self.arch)}, {origin}{staged} at {size}×{size} px "
+                "on the Kaggle Brain Tumor MRI Training split")
 
 
 def _read_json(path: Path) -> Any:

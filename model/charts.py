@@ -47,6 +47,10 @@ def training_curves(history: Sequence[dict]) -> go.Figure:
                             ("train_acc", "solid", "y2"), ("val_acc", "dash", "y2")):
         fig.add_trace(go.Scatter(x=epochs, y=[h[key] for h in history], name=key.replace("_", " "),
                                  line=dict(dash=dash), yaxis=axis, mode="lines+markers"))
+    for before, after in zip(history, history[1:]):  # a later stage continued at another input size
+        if before.get("input_size") != after.get("input_size"):
+            fig.add_vline(x=before["epoch"] + 0.5, line=dict(dash="dot", color="grey"),
+                          annotation_text=f"{after['input_size']} px from here")
     fig.update_layout(
         xaxis_title="epoch", yaxis=dict(title="loss"),
         yaxis2=dict(title="accuracy", overlaying="y", side="right", range=[0, 1]),
