@@ -25,6 +25,7 @@ from .data import cache_dir_arg, cached_decode, index_folder
 from .inference import Classifier, load_classifier
 from .ood import FeatureGuard, fit_guard, split_guard_tensors
 from .preprocess import uint8_to_float
+from .scan import Scan, load_scan
 
 
 def synthetic_ood_images(seed: int = 0, size: int = 256) -> dict[str, Image.Image]:
@@ -75,15 +76,15 @@ def packaged_ood_images() -> dict[str, Image.Image]:
         out[f"photo {name}"] = photo
         out[f"photo {name} grey"] = photo.convert("L")
         out[f"photo {name} crop grey"] = photo.crop((100, 50, 400, 350)).convert("L")
-    out.update(packaged_dicoms())
+    out.update({name: scan.slice() for name, scan in packaged_dicoms().items()})
     return out
 
 
 NON_MR_MODALITIES = {"CT", "US", "NM", "CR", "DX", "XA", "RF", "MG", "PT", "OT", "SC"}
 
 
-def packaged_dicoms(max_hash_distance: int = 8) -> dict[str, Image.Image]:
-    """Non-MR DICOM images among pydicom's bundled test files, read as the app reads uploads.
+def packaged_dicoms(max_hash_distance: int = 8) -> dict[str, Scan]:
+    """Non-MR DICOM files among pydicom's bundled test files, read as the app reads uploads.
 
     pydicom ships one picture in several encodings; near-identical pictures
     (perceptual hashes within ``max_hash_distance`` bits) are kept once.
@@ -94,9 +95,7 @@ def packaged_dicoms(max_hash_distance: int = 8) -> dict[str, Image.Image]:
         return {}
     import imagehash
 
-    from .scan import load_scan
-
-    out: dict[str, Image.Image] = {}
+    out: dict[str, Scan] = {}
     seen: list = []
     for path in sorted((Path(pydicom.__file__).parent / "data" / "test_files").glob("*.dcm")):
         try:
@@ -105,14 +104,15 @@ def packaged_dicoms(max_hash_distance: int = 8) -> dict[str, Image.Image]:
                 modality = pydicom.dcmread(path, stop_before_pixels=True).get("Modality")
                 if modality not in NON_MR_MODALITIES:
                     continue
-                image = load_scan(path).slice()
+                scan = load_scan(path)
+                image = scan.slice()
         except Exception:  # undecodable or broken test file: not needed here
             continue
         fingerprint = imagehash.phash(image.convert("L"))
         if any(fingerprint - other <= max_hash_distance for other in seen):
             continue
         seen.append(fingerprint)
-        out[f"dicom {modality} {path.name}"] = image
+        out[f"dicom {modality} {path.name}"] = scan
     return out
 
 
@@ -147,13 +147,17 @@ def fit_and_measure(checkpoint: Path, data: Path, quantile: float, cache_dir: st
     testing = index_folder(data / "Testing", clf.classes)
     test_rejected = rejection(clf, [Image.open(p) for p in testing.paths])
     ood = {**synthetic_ood_images(), **packaged_ood_images()}
-    ood_rejected = rejection(clf, list(ood.values()))
+    by_pixels = rejection(clf, list(ood.values()))
+    # As in the app: a DICOM whose Modality tag names another kind of imaging is refused outright.
+    by_file = {name for name, scan in packaged_dicoms().items() if scan.problem}
+    ood_rejected = by_pixels | np.array([name in by_file for name in ood])
     report = {
         "quantile": quantile, "threshold": clf.guard.threshold,
         "testing_images": len(testing), "testing_rejected": int(test_rejected.sum()),
         "testing_rejected_rate": float(test_rejected.mean()),
         "ood_images": len(ood), "ood_rejected": int(ood_rejected.sum()),
         "ood_rejected_rate": float(ood_rejected.mean()),
+        "ood_rejected_by_pixels": int(by_pixels.sum()), "ood_rejected_by_file_tags": len(by_file),
         "ood_accepted_names": [n for n, r in zip(ood, ood_rejected) if not r],
         "testing_rejected_names": [f"{p.parent.name}/{p.name}" for p, r in zip(testing.paths, test_rejected) if r],
     }
@@ -177,7 +181,8 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(args.out) if args.out else Path(args.checkpoint).with_suffix(".ood.json")
     atomic_write(out, lambda tmp: Path(tmp).write_text(json.dumps(report, indent=1)))
     print(f"OOD images rejected: {report['ood_rejected']}/{report['ood_images']} "
-          f"({report['ood_rejected_rate']:.1%}); Testing MRIs rejected: {report['testing_rejected']}/"
+          f"({report['ood_rejected_rate']:.1%}; {report['ood_rejected_by_pixels']} by the pixel checks, "
+          f"{report['ood_rejected_by_file_tags']} DICOMs by their Modality tag); Testing MRIs rejected: {report['testing_rejected']}/"
           f"{report['testing_images']} ({report['testing_rejected_rate']:.2%})")
     print(f"wrote {out}")
 

@@ -46,6 +46,16 @@ class Picture:
         return self.image.copy()
 
 
+#: DICOM modalities that are other kinds of imaging, never MR (names as a person reads them).
+#: "OT" (other) and "SC" (secondary capture) are left to the pixel checks: a screenshot of an
+#: MRI may be stored as either.
+OTHER_IMAGING_MODALITIES = {
+    "CT": "CT", "US": "ultrasound", "NM": "nuclear medicine", "PT": "PET", "CR": "X-ray (CR)",
+    "DX": "X-ray (DX)", "XA": "X-ray angiography", "RF": "fluoroscopy", "MG": "mammography",
+    "IO": "intra-oral X-ray", "PX": "panoramic X-ray", "ES": "endoscopy", "XC": "photograph",
+}
+
+
 class Scan:
     """A decoded upload: one picture, the frames of a DICOM file, or a 3-D volume.
 
@@ -117,6 +127,14 @@ class Scan:
                                  f"{count} {'slice' if count == 1 else 'slices'} {where} (0–{count - 1}).")
         source = self._single if axis is None else self._planes[axis]
         return source(index)
+
+    @property
+    def problem(self) -> str | None:
+        """Why the file itself says it is not an MRI (a DICOM of another modality), or ``None``."""
+        modality = self.technical_tags.get("Modality", "")
+        if modality in OTHER_IMAGING_MODALITIES:
+            return f"the DICOM file says it is a {OTHER_IMAGING_MODALITIES[modality]} image, not MR"
+        return None
 
     def slices(self, axis: str | None = None) -> list[Image.Image]:
         """Every slice along ``axis`` in order (e.g. for a per-slice probability plot)."""

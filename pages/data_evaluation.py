@@ -74,4 +74,7 @@ if ood:
         f"and close to the training scans in the network's own feature space. It turned away "
         f"**{ood['ood_rejected']} of {ood['ood_images']}** pictures that are not brain MRIs (photos, drawings, "
         f"text, noise, CT and ultrasound DICOMs) and **{ood['testing_rejected']} of {ood['testing_images']:,}** "
-        f"real Testing MRIs ({ood['testing_rejected_rate']:.2%}).")
+        f"real Testing MRIs ({ood['testing_rejected_rate']:.2%})."
+        + (f" A DICOM file whose Modality tag names another kind of imaging (CT, ultrasound, X-ray…) is "
+           f"refused on that alone: {ood['ood_rejected_by_pixels']} of the {ood['ood_images']} were caught "
+           "by the picture checks, the rest only by their tag." if "ood_rejected_by_pixels" in ood else ""))

@@ -65,8 +65,9 @@ except ImageLoadError as err:
     st.error(f"**That file could not be used.** {err}", icon=":material/block:")
     st.stop()
 
-if explanation.problem:
-    st.error(f"**This does not look like a brain MRI:** {explanation.problem}. The model only knows "
+problem = scan.problem or explanation.problem  # the file's own word first, then the pixels
+if problem:
+    st.error(f"**This does not look like a brain MRI:** {problem}. The model only knows "
              "brain MRI slices, so it will not name a tumour for this picture.", icon=":material/help:")
     if not st.toggle("Show what the network would say anyway (for teaching)"):
         st.image(image.convert("RGB"), caption=name, width=320)

@@ -1,7 +1,7 @@
 """Model comparison: several backbones trained and tested the same way, and all bundled models live."""
 import streamlit as st
 
-from model import ImageLoadError, bundled_checkpoints, load_classifier, load_image
+from model import ImageLoadError, bundled_checkpoints, load_classifier, load_scan
 from model.catalog import ARCH_NAMES, bundled_samples
 from model.charts import probability_bars
 from model.comparison import BUNDLE_LIMIT_BYTES, ComparisonFileError, comparison_dir, load_comparison
@@ -95,7 +95,8 @@ else:
     name, data = upload.name, upload.getvalue()
 
 try:
-    image = load_image(data, name)
+    scan = load_scan(data, name)
+    image = scan.slice()
     with st.spinner("Running every model…"):
         explanations = [explain(str(path), data, name, image) for path in checkpoints]
 except ImageLoadError as err:
@@ -107,8 +108,9 @@ for column, path, explanation in zip(st.columns(len(checkpoints)), checkpoints, 
     names, top = clf.display_names, explanation.class_index
     with column:
         st.markdown(f"#### {ARCH_NAMES.get(clf.arch, clf.arch)}")
-        if explanation.problem:
-            st.warning(f"Does not look like a brain MRI: {explanation.problem}. What it would say anyway:")
+        if scan.problem or explanation.problem:
+            st.warning(f"Does not look like a brain MRI: {scan.problem or explanation.problem}. "
+                       "What it would say anyway:")
         elif explanation.unsure:
             st.markdown(f"**Unsure** (top: {names[top]}, {explanation.probabilities[top]:.1%})")
         else:

@@ -1,5 +1,6 @@
 """Every page under streamlit's AppTest, on the bundled model and samples."""
 import io
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -97,6 +98,18 @@ def test_not_an_mri_is_refused_with_a_message():
     assert not at.subheader  # no tumour class is named
     at.toggle[0].set_value(True).run()
     assert at.subheader[0].value.startswith(VERDICTS)
+
+
+def test_a_dicom_of_another_modality_is_refused_by_its_tag():
+    from pydicom.data import get_testdata_file
+
+    at = diagnose()
+    at.radio[0].set_value("Upload your own").run()
+    at.file_uploader[0].upload("CT_small.dcm", Path(get_testdata_file("CT_small.dcm")).read_bytes(),
+                               "application/dicom").run()
+    assert not at.exception
+    assert "the DICOM file says it is a CT image" in at.error[0].value
+    assert not at.subheader
 
 
 def test_dicom_upload_shows_technical_tags_but_no_patient_details(sample_dicom_bytes):

@@ -178,3 +178,11 @@ def test_default_slices_look_like_the_sample(sample_dicom_bytes, sample_nifti_pa
         shown = np.asarray(load_image(source), float)
         assert shown.shape == grey.shape
         assert np.corrcoef(shown.ravel(), grey.ravel())[0, 1] > 0.99
+
+
+def test_the_dicom_modality_tag_names_other_kinds_of_imaging(sample_dicom_bytes):
+    from pydicom.data import get_testdata_file
+
+    assert "CT image" in load_scan(get_testdata_file("CT_small.dcm")).problem
+    assert load_scan(sample_dicom_bytes, "mr.dcm").problem is None  # an MR file
+    assert Scan.of_image(Image.new("L", (64, 64))).problem is None  # pictures carry no tag
