@@ -25,7 +25,7 @@ from .data import cache_dir_arg, cached_decode, index_folder
 from .inference import Classifier, load_classifier
 from .ood import FeatureGuard, fit_guard, split_guard_tensors
 from .preprocess import uint8_to_float
-from .scan import Scan, load_scan
+from .scan import OTHER_IMAGING_MODALITIES, Scan, load_scan
 
 
 def synthetic_ood_images(seed: int = 0, size: int = 256) -> dict[str, Image.Image]:
@@ -66,8 +66,12 @@ def synthetic_ood_images(seed: int = 0, size: int = 256) -> dict[str, Image.Imag
     return out
 
 
-def packaged_ood_images() -> dict[str, Image.Image]:
-    """Photographs from scikit-learn and non-brain DICOMs from pydicom (when installed)."""
+def packaged_ood_images(dicoms: dict[str, Scan] | None = None) -> dict[str, Image.Image]:
+    """Photographs from scikit-learn and non-brain DICOMs from pydicom (when installed).
+
+    Args:
+        dicoms: the files of :func:`packaged_dicoms`, when the caller has read them already.
+    """
     from sklearn.datasets import load_sample_images
 
     out: dict[str, Image.Image] = {}
@@ -76,11 +80,13 @@ def packaged_ood_images() -> dict[str, Image.Image]:
         out[f"photo {name}"] = photo
         out[f"photo {name} grey"] = photo.convert("L")
         out[f"photo {name} crop grey"] = photo.crop((100, 50, 400, 350)).convert("L")
-    out.update({name: scan.slice() for name, scan in packaged_dicoms().items()})
+    dicoms = packaged_dicoms() if dicoms is None else dicoms
+    out.update({name: scan.slice() for name, scan in dicoms.items()})
     return out
 
 
-NON_MR_MODALITIES = {"CT", "US", "NM", "CR", "DX", "XA", "RF", "MG", "PT", "OT", "SC"}
+# Every modality the app refuses by its tag, plus those left to the pixel checks.
+NON_MR_MODALITIES = set(OTHER_IMAGING_MODALITIES) | {"OT", "SC"}
 
 
 def packaged_dicoms(max_hash_distance: int = 8) -> dict[str, Scan]:
@@ -146,10 +152,11 @@ def fit_and_measure(checkpoint: Path, data: Path, quantile: float, cache_dir: st
     clf.guard = cross_fitted_guard(features, train.labels, quantile)
     testing = index_folder(data / "Testing", clf.classes)
     test_rejected = rejection(clf, [Image.open(p) for p in testing.paths])
-    ood = {**synthetic_ood_images(), **packaged_ood_images()}
+    dicoms = packaged_dicoms()
+    ood = {**synthetic_ood_images(), **packaged_ood_images(dicoms)}
     by_pixels = rejection(clf, list(ood.values()))
     # As in the app: a DICOM whose Modality tag names another kind of imaging is refused outright.
-    by_file = {name for name, scan in packaged_dicoms().items() if scan.problem}
+    by_file = {name for name, scan in dicoms.items() if scan.problem}
     ood_rejected = by_pixels | np.array([name in by_file for name in ood])
     report = {
         "quantile": quantile, "threshold": clf.guard.threshold,

@@ -15,9 +15,8 @@ import json
 import shutil
 from pathlib import Path
 
-from .checkpoint import atomic_write
-
 from . import calibration, evaluate, ood_eval
+from .checkpoint import atomic_write
 from .inference import WEIGHTS_DIR
 
 

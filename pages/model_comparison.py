@@ -108,9 +108,9 @@ for column, path, explanation in zip(st.columns(len(checkpoints)), checkpoints, 
     names, top = clf.display_names, explanation.class_index
     with column:
         st.markdown(f"#### {ARCH_NAMES.get(clf.arch, clf.arch)}")
-        if scan.problem or explanation.problem:
-            st.warning(f"Does not look like a brain MRI: {scan.problem or explanation.problem}. "
-                       "What it would say anyway:")
+        problem = scan.problem or explanation.problem  # the file's own word first, then the pixels
+        if problem:
+            st.warning(f"Does not look like a brain MRI: {problem}. What it would say anyway:")
         elif explanation.unsure:
             st.markdown(f"**Unsure** (top: {names[top]}, {explanation.probabilities[top]:.1%})")
         else:
