@@ -4,7 +4,9 @@
 
 The baseline is plain eager fp32 with the default (contiguous) memory format.
 Every other row is printed as a ratio to it, so the choice made in
-``model.inference`` (see ``Classifier``) rests on a measurement on this machine.
+``model.inference`` (see ``Classifier``) rests on a measurement on this machine:
+batches of ``BATCH_ENGINE_FROM`` images or more go through ONNX Runtime
+(``model.batch_engine``) when it is installed, single images stay in PyTorch.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from model import load_classifier  # noqa: E402
+from model.batch_engine import OnnxBatchEngine  # noqa: E402
 from model.catalog import bundled_samples  # noqa: E402
 from model.latency import median_seconds  # noqa: E402
 from PIL import Image  # noqa: E402
@@ -38,7 +41,7 @@ def compiled(model: torch.nn.Module):
     return run
 
 
-def variants(model: torch.nn.Module) -> dict:
+def variants(model: torch.nn.Module, size: int) -> dict:
     """Name → callable running one batch, each on its own copy of the network."""
     plain = copy.deepcopy(model).to(memory_format=torch.contiguous_format).eval()
     fast = copy.deepcopy(model).to(memory_format=torch.channels_last).eval()
@@ -56,8 +59,13 @@ def variants(model: torch.nn.Module) -> dict:
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
             return fast(cl(x))
 
-    return {"eager fp32 (baseline)": eager_fp32, "channels_last fp32, inference_mode": channels_last_fp32,
+    rows = {"eager fp32 (baseline)": eager_fp32, "channels_last fp32, inference_mode": channels_last_fp32,
             "channels_last bf16 autocast, inference_mode": channels_last_bf16}
+    try:
+        rows["ONNX Runtime fp32 (model.batch_engine)"] = OnnxBatchEngine.export(copy.deepcopy(model), size)
+    except Exception as err:  # noqa: BLE001 - report and go on with the PyTorch rows
+        print(f"ONNX Runtime row skipped: {err}")
+    return rows
 
 
 def main() -> None:
@@ -74,7 +82,7 @@ def main() -> None:
           f"{torch.get_num_threads()} threads, torch {torch.__version__}")
     print(f"model: {clf.arch} at {clf.spec.input_size} px, batch {args.batch}")
     baseline = None
-    rows = variants(clf.model)
+    rows = variants(clf.model, clf.spec.input_size)
     if args.compile:
         rows["torch.compile fp32, inductor freezing"] = compiled(clf.model)
     for name, fn in rows.items():
@@ -82,7 +90,7 @@ def main() -> None:
         baseline = baseline or seconds
         print(f"{name:46s} {args.batch / seconds:7.1f} images/s   {baseline / seconds:5.2f}x")
     seconds = median_seconds(lambda: clf.predict_tensor(batch), repeats=args.repeats)
-    print(f"{'Classifier.predict_tensor (what the app uses)':46s} {args.batch / seconds:7.1f} images/s   "
+    print(f"{'Classifier.predict_tensor (evaluation, batches)':46s} {args.batch / seconds:7.1f} images/s   "
           f"{baseline / seconds:5.2f}x")
 
 

@@ -10,12 +10,15 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .batch_engine import OnnxBatchEngine, try_batch_engine
 from .checkpoint import load_checkpoint
 from .factory import cam_target_layer, create_model, to_channels_last
 from .gradcam import GradCamExplainer, overlay_heatmap
 from .ood import FeatureGuard, PenultimateFeatures, input_problem, split_guard_tensors
 from .preprocess import PreprocessSpec, uint8_to_float, uncrop_map
 
+#: Batches of at least this many images go through ONNX Runtime (see ``batch_engine``).
+BATCH_ENGINE_FROM = 8
 #: Below this top-class probability the app says the model is unsure instead of naming a class.
 UNSURE_BELOW = 0.6
 NOT_LIKE_TRAINING = "it does not look like the brain MRI slices the model was trained on"
@@ -60,8 +63,10 @@ class Classifier:
 
     def __init__(self, model: torch.nn.Module, arch: str, classes: Sequence[str],
                  spec: PreprocessSpec, metadata: dict[str, Any] | None = None,
-                 guard: FeatureGuard | None = None):
+                 guard: FeatureGuard | None = None, batch_engine: bool = True):
         self.model = to_channels_last(model).eval()
+        # None: not built yet; False: switched off or could not be built.
+        self._engine: OnnxBatchEngine | bool | None = None if batch_engine else False
         self.guard = guard
         self.arch = arch
         self.classes = list(classes)
@@ -73,14 +78,20 @@ class Classifier:
         self._lock = threading.RLock()
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path) -> "Classifier":
+    def from_checkpoint(cls, path: str | Path, batch_engine: bool = True) -> "Classifier":
+        """Load a checkpoint; ``batch_engine=False`` keeps every batch in PyTorch."""
         tensors, meta = load_checkpoint(path)
         weights, guard = split_guard_tensors(tensors)
         with torch.device("meta"):  # no random init to throw away: faster, and ~100 MB lower peak
             model = create_model(meta["arch"], len(meta["classes"]))
         model.load_state_dict(weights, assign=True)
         return cls(model, meta["arch"], meta["classes"], PreprocessSpec.from_dict(meta["preprocess"]), meta,
-                   FeatureGuard.from_tensors(guard))
+                   FeatureGuard.from_tensors(guard), batch_engine)
+
+    @property
+    def batch_engine(self) -> OnnxBatchEngine | None:
+        """The ONNX Runtime engine once a large batch has built it, else ``None``."""
+        return self._engine or None
 
     @property
     def display_names(self) -> list[str]:
@@ -88,6 +99,15 @@ class Classifier:
 
     def _batch(self, images: Sequence[Image.Image]) -> torch.Tensor:
         return self.spec(list(images)).contiguous(memory_format=torch.channels_last)
+
+    def _logits(self, batch: torch.Tensor) -> torch.Tensor:
+        """Logits of a preprocessed batch: ONNX Runtime for large batches when it is available."""
+        if len(batch) >= BATCH_ENGINE_FROM:
+            if self._engine is None:
+                self._engine = try_batch_engine(self.model, self.spec.input_size) or False
+            if self._engine:
+                return self._engine(batch)
+        return self.model(batch.contiguous(memory_format=torch.channels_last))
 
     def _softmax(self, logits: torch.Tensor) -> np.ndarray:
         return torch.softmax(logits.float() / self.temperature, dim=1).numpy()
@@ -102,14 +122,14 @@ class Classifier:
         if len(images) == 0:
             return np.zeros((0, len(self.classes)), dtype=np.float32)
         with self._lock:
-            chunks = [self._softmax(self.model(self._batch(images[i:i + batch_size])))
+            chunks = [self._softmax(self._logits(self._batch(images[i:i + batch_size])))
                       for i in range(0, len(images), batch_size)]
         return np.concatenate(chunks).astype(np.float32)
 
     def predict_tensor(self, batch: torch.Tensor) -> np.ndarray:
         """Probabilities for an already preprocessed ``(N, C, H, W)`` batch."""
         with torch.inference_mode(), self._lock:
-            return self._softmax(self.model(batch.contiguous(memory_format=torch.channels_last)))
+            return self._softmax(self._logits(batch))
 
     @torch.inference_mode()
     def batch_features(self, batch: torch.Tensor) -> np.ndarray:
@@ -156,9 +176,15 @@ class Classifier:
         return self.explain(image, class_index).heatmap
 
 
-def load_classifier(path: str | Path | None = None) -> Classifier:
-    """Load a checkpoint; with no argument, the bundled ResNet50."""
-    return Classifier.from_checkpoint(path or DEFAULT_CHECKPOINT)
+def load_classifier(path: str | Path | None = None, batch_engine: bool = True) -> Classifier:
+    """Load a checkpoint; with no argument, the bundled ResNet50.
+
+    Args:
+        path: a ``.safetensors`` checkpoint written by this package.
+        batch_engine: run batches of ``BATCH_ENGINE_FROM`` images or more through
+            ONNX Runtime when it is installed (faster; see ``model.batch_engine``).
+    """
+    return Classifier.from_checkpoint(path or DEFAULT_CHECKPOINT, batch_engine)
 
 
 def bundled_checkpoints() -> list[Path]:
