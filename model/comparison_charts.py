@@ -161,6 +161,24 @@ def protocol_warnings(results: Sequence[ComparisonResult]) -> list[str]:
     return notes
 
 
+def diagnose_model_note(results: Sequence[ComparisonResult], arch: str, input_size: int,
+                        accuracy: float) -> str | None:
+    """A sentence for when the app's Diagnose model is a later version of a network compared here.
+
+    Args:
+        results: the comparison results.
+        arch, input_size, accuracy: the Diagnose page's model (its checkpoint and metrics).
+    Returns:
+        ``None`` when no result has that arch, or when its result is that very model.
+    """
+    match = next((r for r in results if r.arch == arch), None)
+    if match is None or (match.input_size == input_size and math.isclose(match.accuracy, accuracy)):
+        return None
+    return (f"The {match.display_name} on the Diagnose page is a later version of the one compared here: "
+            f"it was trained further at {input_size}×{input_size} px and scores {accuracy:.2%} on the same test "
+            "images (see the Model card). The comparison keeps the version trained like every other network.")
+
+
 def _duration(seconds: float) -> str:
     minutes = round(seconds / 60)
     return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{max(minutes, 1)} min"

@@ -2,11 +2,11 @@
 import streamlit as st
 
 from model import ImageLoadError, bundled_checkpoints, load_classifier, load_scan
-from model.catalog import ARCH_NAMES, bundled_samples
+from model.catalog import ARCH_NAMES, bundled_samples, model_report
 from model.charts import probability_bars
 from model.comparison import BUNDLE_LIMIT_BYTES, ComparisonFileError, comparison_dir, load_comparison
-from model.comparison_charts import (accuracy_vs_latency, confusion_matrices, headline_bars, recall_heatmap,
-                                     protocol_warnings, roc_curves, summary_rows, training_curves)
+from model.comparison_charts import (accuracy_vs_latency, confusion_matrices, diagnose_model_note, headline_bars,
+                                     protocol_warnings, recall_heatmap, roc_curves, summary_rows, training_curves)
 
 classifier = st.cache_resource(load_classifier)
 
@@ -42,6 +42,12 @@ if results:
                f"Speed: {results[0].latency['note']}.")
     for note in protocol_warnings(results):
         st.warning(note, icon=":material/warning:")
+    report = st.cache_resource(model_report)()
+    if report.metrics:
+        app_note = diagnose_model_note(results, report.arch, report.metadata["preprocess"]["input_size"],
+                                       report.metrics["accuracy"])
+        if app_note:
+            st.info(app_note, icon=":material/info:")
 
     st.subheader("Accuracy and macro F1")
     st.plotly_chart(headline_bars(results), width="stretch")

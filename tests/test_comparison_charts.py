@@ -85,3 +85,11 @@ def test_protocol_warnings_flag_what_differs(results):
     for words in ("same images", "trained the same way", "different computers", "busy with other work while timing "
                   "DENSENET121"):
         assert words in notes
+
+
+def test_diagnose_model_note_only_when_the_app_model_differs(results):
+    compared = results[0]
+    assert charts.diagnose_model_note(results, "no_such_arch", 160, 0.99) is None
+    assert charts.diagnose_model_note(results, compared.arch, compared.input_size, compared.accuracy) is None
+    note = charts.diagnose_model_note(results, compared.arch, 160, 0.9893)
+    assert compared.display_name in note and "160×160 px" in note and "98.93%" in note
