@@ -40,7 +40,8 @@ def headline_bars(results: Sequence[ComparisonResult]) -> go.Figure:
         values = [getattr(r, key) for r in results]
         intervals = [getattr(r, f"{key}_ci95") for r in results]
         fig.add_trace(go.Bar(name=label, x=names, y=values, marker_color=shade, error_y=_error(values, intervals),
-                             text=[f"{v:.1%}" for v in values], textposition="inside",
+                             # labels at the foot of each bar, clear of the error bar at its top
+                             text=[f"{v:.1%}" for v in values], textposition="inside", insidetextanchor="start",
                              customdata=intervals,
                              hovertemplate=f"%{{x}}<br>{label} %{{y:.2%}}<br>95%: %{{customdata[0]:.2%}}–"
                                            "%{customdata[1]:.2%}<extra></extra>"))
