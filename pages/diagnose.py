@@ -2,9 +2,10 @@
 import streamlit as st
 
 from model import ImageLoadError, load_classifier, load_scan
-from model.catalog import bundled_samples, model_report
+from model.catalog import model_report
 from model.charts import probability_bars, slice_probabilities
 from model.inference import UNSURE_BELOW
+from pages import sample_or_upload
 
 classifier = st.cache_resource(load_classifier)()
 report = st.cache_resource(model_report)()
@@ -42,18 +43,9 @@ st.warning(
     "**Teaching tool, not a diagnosis.** This model has not been validated for clinical use. "
     "Never use it to make decisions about a patient.", icon=":material/school:")
 
-source = st.radio("Image", ["Sample MRI", "Upload your own"], horizontal=True, label_visibility="collapsed")
-if source == "Sample MRI":
-    samples = {s.title: s for s in bundled_samples()}
-    sample = samples[st.selectbox("Sample MRI (from the Kaggle Testing split)", list(samples))]
-    name, data = sample.path.name, sample.path.read_bytes()
-else:
-    # No type filter: DICOM files often have no extension; the loader names what it cannot read.
-    upload = st.file_uploader("Brain MRI: an image (JPEG, PNG, TIFF…), a DICOM file or a NIfTI volume (.nii, .nii.gz)")
-    if upload is None:
-        st.info("Choose an image file to classify. Nothing you upload is stored.")
-        st.stop()
-    name, data = upload.name, upload.getvalue()
+name, data = sample_or_upload(
+    "Image", "Brain MRI: an image (JPEG, PNG, TIFF…), a DICOM file or a NIfTI volume (.nii, .nii.gz)",
+    "Choose an image file to classify. Nothing you upload is stored.")
 
 try:
     scan = load_scan(data, name)

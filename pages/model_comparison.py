@@ -2,11 +2,12 @@
 import streamlit as st
 
 from model import ImageLoadError, bundled_checkpoints, load_classifier, load_scan
-from model.catalog import ARCH_NAMES, bundled_samples, model_report
+from model.catalog import ARCH_NAMES, model_report
 from model.charts import probability_bars
 from model.comparison import BUNDLE_LIMIT_BYTES, ComparisonFileError, comparison_dir, load_comparison
 from model.comparison_charts import (accuracy_vs_latency, confusion_matrices, diagnose_model_note, headline_bars,
                                      protocol_warnings, recall_heatmap, roc_curves, summary_rows, training_curves)
+from pages import sample_or_upload
 
 classifier = st.cache_resource(load_classifier)
 
@@ -87,18 +88,9 @@ checkpoints = bundled_checkpoints()
 st.markdown("Every model bundled with the app looks at the same image. Networks whose weights file is over "
             f"{BUNDLE_LIMIT_BYTES / 2**20:.0f} MB (VGG16, for one) are never bundled: too big to ship with the app."
             + ("" if len(checkpoints) > 1 else " Only one model is bundled so far."))
-source = st.radio("Image for the comparison", ["Sample MRI", "Upload your own"], horizontal=True,
-                  label_visibility="collapsed")
-if source == "Sample MRI":
-    samples = {s.title: s for s in bundled_samples()}
-    sample = samples[st.selectbox("Sample MRI (from the Kaggle Testing split)", list(samples))]
-    name, data = sample.path.name, sample.path.read_bytes()
-else:
-    upload = st.file_uploader("Brain MRI: an image, a DICOM file or a NIfTI volume (its middle slice is used)")
-    if upload is None:
-        st.info("Choose an image file to compare the models on. Nothing you upload is stored.")
-        st.stop()
-    name, data = upload.name, upload.getvalue()
+name, data = sample_or_upload(
+    "Image for the comparison", "Brain MRI: an image, a DICOM file or a NIfTI volume (its middle slice is used)",
+    "Choose an image file to compare the models on. Nothing you upload is stored.")
 
 try:
     scan = load_scan(data, name)

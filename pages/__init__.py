@@ -1,0 +1,26 @@
+"""Widgets that more than one page uses (layout only: the logic lives in ``model``).
+
+This file is never a page itself: ``st.navigation`` lists the pages by path in
+``streamlit_app.py``, and Streamlit's legacy page list skips ``__init__.py``.
+"""
+import streamlit as st
+
+from model.catalog import bundled_samples
+
+
+def sample_or_upload(radio_label: str, upload_label: str, prompt: str) -> tuple[str, bytes]:
+    """A bundled sample MRI or the user's own file, as ``(file name, bytes)``.
+
+    Stops the page run (after showing ``prompt``) while the upload box is empty.
+    """
+    source = st.radio(radio_label, ["Sample MRI", "Upload your own"], horizontal=True, label_visibility="collapsed")
+    if source == "Sample MRI":
+        samples = {s.title: s for s in bundled_samples()}
+        sample = samples[st.selectbox("Sample MRI (from the Kaggle Testing split)", list(samples))]
+        return sample.path.name, sample.path.read_bytes()
+    # No type filter: DICOM files often have no extension; the loader names what it cannot read.
+    upload = st.file_uploader(upload_label)
+    if upload is None:
+        st.info(prompt)
+        st.stop()
+    return upload.name, upload.getvalue()
