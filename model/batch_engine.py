@@ -2,7 +2,7 @@
 
 On the 2-core CPU this project targets, ONNX Runtime runs ResNet50 batches about
 2.2x faster than eager PyTorch and about 1.4x faster than PyTorch channels_last
-(``benchmarks/throughput.py``). Exporting takes ~2 s, so a :class:`Classifier`
+(``benchmarks/throughput.py``). Exporting takes 1–2 s here, so a :class:`Classifier`
 builds the engine lazily, on its first large batch. Single images (the app's
 upload path) stay in PyTorch: Grad-CAM needs gradients, and one image does not
 repay the export.

@@ -16,6 +16,7 @@ from .factory import cam_target_layer, create_model, to_channels_last
 from .gradcam import GradCamExplainer, overlay_heatmap
 from .ood import FeatureGuard, PenultimateFeatures, input_problem, split_guard_tensors
 from .preprocess import PreprocessSpec, uint8_to_float, uncrop_map
+from .scan import Scan
 
 #: Batches of at least this many images go through ONNX Runtime (see ``batch_engine``).
 BATCH_ENGINE_FROM = 8
@@ -174,6 +175,15 @@ class Classifier:
     def gradcam(self, image: Image.Image, class_index: int | None = None) -> np.ndarray:
         """Grad-CAM heat map ``(H, W)`` in [0, 1], the size of ``image``."""
         return self.explain(image, class_index).heatmap
+
+
+def refusal_reason(scan: Scan, explanation: Explanation) -> str | None:
+    """Why the app will not name a class for this upload, or ``None``.
+
+    The file's own word comes first (a DICOM whose Modality tag names another
+    kind of imaging), then the picture and feature checks of :meth:`Classifier.explain`.
+    """
+    return scan.problem or explanation.problem
 
 
 def load_classifier(path: str | Path | None = None, batch_engine: bool = True) -> Classifier:

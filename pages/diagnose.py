@@ -4,7 +4,7 @@ import streamlit as st
 from model import ImageLoadError, load_classifier, load_scan
 from model.catalog import model_report
 from model.charts import probability_bars, slice_probabilities
-from model.inference import UNSURE_BELOW
+from model.inference import UNSURE_BELOW, refusal_reason
 from pages import sample_or_upload
 
 classifier = st.cache_resource(load_classifier)()
@@ -57,7 +57,7 @@ except ImageLoadError as err:
     st.error(f"**That file could not be used.** {err}", icon=":material/block:")
     st.stop()
 
-problem = scan.problem or explanation.problem  # the file's own word first, then the pixels
+problem = refusal_reason(scan, explanation)
 if problem:
     st.error(f"**This does not look like a brain MRI:** {problem}. The model only knows "
              "brain MRI slices, so it will not name a tumour for this picture.", icon=":material/help:")

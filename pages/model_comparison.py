@@ -7,6 +7,7 @@ from model.charts import probability_bars
 from model.comparison import BUNDLE_LIMIT_BYTES, ComparisonFileError, comparison_dir, load_comparison
 from model.comparison_charts import (accuracy_vs_latency, confusion_matrices, diagnose_model_note, headline_bars,
                                      protocol_warnings, recall_heatmap, roc_curves, summary_rows, training_curves)
+from model.inference import refusal_reason
 from pages import sample_or_upload
 
 classifier = st.cache_resource(load_classifier)
@@ -106,7 +107,7 @@ for column, path, explanation in zip(st.columns(len(checkpoints)), checkpoints, 
     names, top = clf.display_names, explanation.class_index
     with column:
         st.markdown(f"#### {ARCH_NAMES.get(clf.arch, clf.arch)}")
-        problem = scan.problem or explanation.problem  # the file's own word first, then the pixels
+        problem = refusal_reason(scan, explanation)
         if problem:
             st.warning(f"Does not look like a brain MRI: {problem}. What it would say anyway:")
         elif explanation.unsure:

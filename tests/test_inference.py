@@ -78,3 +78,18 @@ def test_low_confidence_is_unsure():
     heat = np.zeros((2, 2))
     assert Explanation(np.array([0.5, 0.3, 0.1, 0.1]), 0, heat).unsure
     assert not Explanation(np.array([0.9, 0.05, 0.03, 0.02]), 0, heat).unsure
+
+
+def test_refusal_reason_puts_the_files_own_word_first():
+    from pydicom.data import get_testdata_file
+
+    from model import Explanation, Scan, load_scan
+    from model.inference import refusal_reason
+
+    ct = load_scan(get_testdata_file("CT_small.dcm"))
+    picture = Scan.of_image(Image.new("L", (64, 64)))
+    fine = Explanation(np.array([0.7, 0.1, 0.1, 0.1]), 0, np.zeros((4, 4)), problem=None)
+    odd = Explanation(np.array([0.7, 0.1, 0.1, 0.1]), 0, np.zeros((4, 4)), problem="it is blank")
+    assert refusal_reason(ct, odd) == ct.problem and "CT image" in ct.problem
+    assert refusal_reason(picture, odd) == "it is blank"
+    assert refusal_reason(picture, fine) is None
