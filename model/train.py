@@ -238,12 +238,14 @@ def run(cfg: TrainConfig) -> Path:
             state["best"] = record
             export_best(out, ema, cfg, spec, data, record)
         state["epoch"] = epoch + 1
+        atomic_write(out / "history.json", lambda tmp: Path(tmp).write_text(json.dumps(state["history"], indent=1)))
+        # last.pt is the commit point of an epoch, so it is written last: once it exists, so do the
+        # files it vouches for (a kill in between only makes the resumed run redo that epoch).
         save_training_state(out / "last.pt", {
             **state, "model": model.state_dict(), "ema": ema.state_dict(),
             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
             "generator": gen.get_state(), "torch_rng": torch.get_rng_state(), "config": asdict(cfg),
         })
-        atomic_write(out / "history.json", lambda tmp: Path(tmp).write_text(json.dumps(state["history"], indent=1)))
     return out / "best.safetensors"
 
 
