@@ -20,7 +20,9 @@ class ModelReport:
     """A checkpoint's metadata plus the result files committed beside it.
 
     Files beside ``name.safetensors``: ``name.metrics.json`` (evaluation),
-    ``name.history.json`` (per-epoch curves) and ``name.config.json``.
+    ``name.history.json`` (per-epoch curves), ``name.config.json`` and ``name.ood.json``
+    (the latest "not a brain MRI" measurement, which may be newer than the copy in the
+    checkpoint: re-measuring after a change to the pixel checks need not rewrite the weights).
     """
 
     checkpoint: Path
@@ -28,6 +30,7 @@ class ModelReport:
     metrics: dict[str, Any] | None
     history: list[dict] | None
     audit: dict[str, Any] | None = None
+    ood_report: dict[str, Any] | None = None
 
     @property
     def arch(self) -> str:
@@ -36,6 +39,11 @@ class ModelReport:
     @property
     def display_names(self) -> list[str]:
         return [DISPLAY_NAMES.get(c, c) for c in self.metadata["classes"]]
+
+    @property
+    def ood(self) -> dict[str, Any] | None:
+        """The out-of-distribution figures: the report file beside the checkpoint, else the checkpoint's copy."""
+        return self.ood_report or self.metadata.get("ood")
 
     @property
     def provenance(self) -> str:
@@ -62,6 +70,7 @@ def model_report(checkpoint: str | Path = DEFAULT_CHECKPOINT) -> ModelReport:
         metrics=_read_json(stem.with_suffix(".metrics.json")),
         history=_read_json(stem.with_suffix(".history.json")),
         audit=audit_headline(checkpoint.parent / "audit.json"),
+        ood_report=_read_json(stem.with_suffix(".ood.json")),
     )
 
 

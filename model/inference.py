@@ -156,6 +156,25 @@ class Classifier:
         features = self.features(images) if self.guard is not None else [None] * len(images)
         return [self._problem(im, f) for im, f in zip(images, features)]
 
+    @torch.inference_mode()
+    def predict_and_check(self, images: Sequence[Image.Image],
+                          batch_size: int = 32) -> tuple[np.ndarray, list[str | None]]:
+        """:meth:`predict_proba` and :meth:`check_inputs` together, from one forward pass per chunk.
+
+        With a feature guard the pass stays in PyTorch, which alone gives the features.
+        """
+        if self.guard is None:
+            return self.predict_proba(images, batch_size), self.check_inputs(images)
+        probs, problems = [], []
+        for start in range(0, len(images), batch_size):
+            chunk = list(images[start:start + batch_size])
+            with self._lock, PenultimateFeatures(self.model) as hook:
+                probs.append(self._softmax(self.model(self._batch(chunk))))
+            problems += [self._problem(im, f) for im, f in zip(chunk, hook.features.numpy())]
+        if not probs:
+            return np.zeros((0, len(self.classes)), dtype=np.float32), []
+        return np.concatenate(probs).astype(np.float32), problems
+
     def is_brain_mri(self, images: Sequence[Image.Image]) -> np.ndarray:
         """Boolean ``(N,)``: does each image look like a brain MRI slice?"""
         return np.array([p is None for p in self.check_inputs(images)], dtype=bool)

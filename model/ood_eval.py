@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from .checkpoint import atomic_write, load_checkpoint, save_checkpoint
+from .checkpoint import atomic_write, load_checkpoint, read_metadata, save_checkpoint
 from .data import cache_dir_arg, cached_decode, index_folder
 from .inference import Classifier, load_classifier
 from .ood import FeatureGuard, fit_guard, split_guard_tensors
@@ -146,10 +146,23 @@ def rejection(clf: Classifier, images: list[Image.Image], batch_size: int = 64) 
 
 
 def fit_and_measure(checkpoint: Path, data: Path, quantile: float, cache_dir: str | None) -> dict:
+    """Fit the feature guard on Training, measure it, and store guard and figures in the checkpoint."""
     clf = load_classifier(checkpoint)
     train = index_folder(data / "Training", clf.classes)
     features = tensor_features(clf, cached_decode(train, clf.spec, cache_dir))
     clf.guard = cross_fitted_guard(features, train.labels, quantile)
+    report = {"quantile": quantile, **measure(clf, data)}
+    tensors, meta = load_checkpoint(checkpoint)
+    weights, _ = split_guard_tensors(tensors)
+    meta["ood"] = {k: v for k, v in report.items() if not isinstance(v, list)}
+    save_checkpoint(checkpoint, {**weights, **clf.guard.to_tensors()}, meta)
+    return report
+
+
+def measure(clf: Classifier, data: Path) -> dict:
+    """Share of Testing MRIs and of the out-of-distribution set that ``clf`` (guard and pixel checks) refuses."""
+    if clf.guard is None:
+        raise ValueError("this checkpoint has no feature guard: run without --measure-only to fit one")
     testing = index_folder(data / "Testing", clf.classes)
     test_rejected = rejection(clf, [Image.open(p) for p in testing.paths])
     dicoms = packaged_dicoms()
@@ -158,8 +171,8 @@ def fit_and_measure(checkpoint: Path, data: Path, quantile: float, cache_dir: st
     # As in the app: a DICOM whose Modality tag names another kind of imaging is refused outright.
     by_file = {name for name, scan in dicoms.items() if scan.problem}
     ood_rejected = by_pixels | np.array([name in by_file for name in ood])
-    report = {
-        "quantile": quantile, "threshold": clf.guard.threshold,
+    return {
+        "threshold": clf.guard.threshold,
         "testing_images": len(testing), "testing_rejected": int(test_rejected.sum()),
         "testing_rejected_rate": float(test_rejected.mean()),
         "ood_images": len(ood), "ood_rejected": int(ood_rejected.sum()),
@@ -168,11 +181,6 @@ def fit_and_measure(checkpoint: Path, data: Path, quantile: float, cache_dir: st
         "ood_accepted_names": [n for n, r in zip(ood, ood_rejected) if not r],
         "testing_rejected_names": [f"{p.parent.name}/{p.name}" for p, r in zip(testing.paths, test_rejected) if r],
     }
-    tensors, meta = load_checkpoint(checkpoint)
-    weights, _ = split_guard_tensors(tensors)
-    meta["ood"] = {k: v for k, v in report.items() if not isinstance(v, list)}
-    save_checkpoint(checkpoint, {**weights, **clf.guard.to_tensors()}, meta)
-    return report
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -183,8 +191,18 @@ def main(argv: list[str] | None = None) -> None:
                         help="share of held-out Training MRIs the guard must accept")
     parser.add_argument("--cache-dir", default=".cache")
     parser.add_argument("--out", default=None, help="report JSON (default: <checkpoint>.ood.json)")
+    parser.add_argument("--measure-only", action="store_true",
+                        help="keep the checkpoint's guard and metadata as they are; only measure and write the report")
     args = parser.parse_args(argv)
-    report = fit_and_measure(Path(args.checkpoint), Path(args.data), args.quantile, cache_dir_arg(args.cache_dir))
+    if args.measure_only:
+        clf = load_classifier(args.checkpoint)
+        try:
+            report = {"quantile": read_metadata(args.checkpoint).get("ood", {}).get("quantile"),
+                      **measure(clf, Path(args.data))}
+        except ValueError as err:
+            parser.error(str(err))
+    else:
+        report = fit_and_measure(Path(args.checkpoint), Path(args.data), args.quantile, cache_dir_arg(args.cache_dir))
     out = Path(args.out) if args.out else Path(args.checkpoint).with_suffix(".ood.json")
     atomic_write(out, lambda tmp: Path(tmp).write_text(json.dumps(report, indent=1)))
     print(f"OOD images rejected: {report['ood_rejected']}/{report['ood_images']} "

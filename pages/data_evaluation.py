@@ -1,10 +1,11 @@
-"""Data & evaluation: the dataset, its duplicate leak, clean figures, calibration and the MRI check."""
+"""Data & evaluation: the dataset, its duplicate leak, clean figures, calibration, the MRI check and robustness."""
 import streamlit as st
 
 from model import DISPLAY_NAMES
 from model.catalog import DUPLICATES_DIR, bundled_samples, model_report
 from model.charts import class_balance, full_versus_clean, reliability_diagram
 from model.inference import UNSURE_BELOW
+from model.robustness import load_stress_report, robustness_heatmap, robustness_summary
 
 report = st.cache_resource(model_report)()
 meta, metrics, audit = report.metadata, report.metrics or {}, report.audit
@@ -66,7 +67,7 @@ if "reliability" in metrics:
                     f"specificity {binary['specificity']:.2%}. Missing a tumour is the costly error. "
                     f"The Diagnose page names no class when the top probability is under {UNSURE_BELOW:.0%}.")
 
-ood = meta.get("ood")
+ood = report.ood
 if ood:
     st.subheader("Not a brain MRI?")
     st.markdown(
@@ -78,3 +79,16 @@ if ood:
         + (f" A DICOM file whose Modality tag names another kind of imaging (CT, ultrasound, X-ray…) is "
            f"refused on that alone: {ood['ood_rejected_by_pixels']} of the {ood['ood_images']} were caught "
            "by the picture checks, the rest only by their tag." if "ood_rejected_by_pixels" in ood else ""))
+
+stress = st.cache_resource(load_stress_report)()
+if stress:
+    st.subheader("Scans from other hospitals (simulated)")
+    st.markdown(
+        "Other hospitals frame, size, light and compress their images differently. We have no scans from "
+        "other hospitals, so every Testing image is changed the way another source might change it and "
+        "classified again by each bundled model. A model that learned the brain keeps its accuracy; one that "
+        "learned the look of the Kaggle pictures drops, or calls nearly everything one class.")
+    st.plotly_chart(robustness_heatmap(stress), width="stretch")
+    st.markdown("\n".join(f"- {robustness_summary(stress, key)}" for key in stress["models"]))
+    st.caption(f"Made by `{stress['command']}` on {stress['date']} ({stress['machine']}). Passing simulated "
+               "changes is necessary, not sufficient: only real scans from elsewhere can show the rest.")

@@ -93,3 +93,14 @@ def test_refusal_reason_puts_the_files_own_word_first():
     assert refusal_reason(ct, odd) == ct.problem and "CT image" in ct.problem
     assert refusal_reason(picture, odd) == "it is blank"
     assert refusal_reason(picture, fine) is None
+
+
+def test_predict_and_check_matches_the_separate_calls(bundled, samples, tiny_checkpoint):
+    images = [Image.open(s.path) for s in samples] + [Image.new("L", (64, 64), 0)]
+    for clf in (bundled, load_classifier(tiny_checkpoint)):  # with and without a feature guard
+        probs, problems = clf.predict_and_check(images, batch_size=3)
+        np.testing.assert_allclose(probs, clf.predict_proba(images), atol=1e-4)
+        assert problems == clf.check_inputs(images)
+    assert problems[-1] is not None
+    empty_probs, empty_problems = bundled.predict_and_check([])
+    assert empty_probs.shape == (0, len(bundled.classes)) and empty_problems == []

@@ -108,3 +108,39 @@ def test_a_strip_is_not_an_mri_slice():
     strip = synthetic_mri(0, seed=3, size=64).resize((300, 64))
     assert "shape" in input_problem(strip)
     assert input_problem(synthetic_mri(0, seed=3, size=64).resize((96, 64))) is None
+
+
+@pytest.mark.parametrize("shift_name", ["zoomed out", "large (1024 px)", "small (96 px)", "rotated 15°"])
+def test_pixel_checks_accept_samples_reframed_as_by_another_hospital(samples, shift_name):
+    from model.shifts import shift_by_name
+
+    shift = shift_by_name(shift_name)
+    for sample in samples:
+        assert input_problem(shift.apply(Image.open(sample.path).convert("L"))) is None, sample.path.name
+
+
+def test_measure_only_leaves_the_checkpoint_untouched(tiny_dataset, tiny_checkpoint, tmp_path):
+    import json
+
+    from model.ood_eval import main
+
+    ckpt = tmp_path / "copy.safetensors"
+    ckpt.write_bytes(tiny_checkpoint.read_bytes())
+    out = tmp_path / "first.json"
+    main(["--checkpoint", str(ckpt), "--data", str(tiny_dataset), "--cache-dir", "none", "--out", str(out)])
+    fitted = ckpt.read_bytes()
+    again = tmp_path / "again.json"
+    main(["--checkpoint", str(ckpt), "--data", str(tiny_dataset), "--measure-only", "--out", str(again)])
+    assert ckpt.read_bytes() == fitted
+    first, second = json.loads(out.read_text()), json.loads(again.read_text())
+    for key in ("threshold", "testing_rejected", "ood_rejected", "quantile"):
+        assert second[key] == pytest.approx(first[key])
+
+
+def test_measure_only_needs_a_guard(tiny_dataset, tiny_checkpoint, tmp_path, capsys):
+    from model.ood_eval import main
+
+    with pytest.raises(SystemExit):
+        main(["--checkpoint", str(tiny_checkpoint), "--data", str(tiny_dataset), "--measure-only",
+              "--out", str(tmp_path / "r.json")])
+    assert "no feature guard" in capsys.readouterr().err
