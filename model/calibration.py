@@ -83,6 +83,9 @@ def main(argv: list[str] | None = None) -> None:
     meta["temperature"] = temperature
     meta["calibration"] = {"fitted_on": f"validation split ({len(labels)} images)",
                            "validation_ece_before": before, "validation_ece_after": after}
+    # A weight soup (model.soup) had no epoch of its own: its validation record is measured here.
+    meta.setdefault("validation", {"val_acc": float((logits.argmax(1) == labels).mean()),
+                                   "measured_by": "model.calibration"})
     save_checkpoint(args.checkpoint, tensors, meta)
     print(f"temperature {temperature:.4f}; validation ECE {before:.4f} -> {after:.4f} ({len(labels)} images)")
 

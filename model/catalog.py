@@ -51,8 +51,11 @@ class ModelReport:
         origin = "trained from scratch" if self.metadata.get("trained_from_scratch", True) else \
             "fine-tuned from ImageNet weights"
         size = self.metadata["preprocess"]["input_size"]
-        # A run continued from another (--init-from) was trained in stages, the last at this size.
+        # A run continued from another (--init-from) was trained in stages, the last at this size;
+        # a soup (model.soup) averages the weights of several such runs.
         staged = ", the last stage" if self.metadata.get("train_config", {}).get("init_from") else ""
+        if self.metadata.get("soup_of"):
+            staged = f" in stages, the weights of the last {len(self.metadata['soup_of'])} averaged,"
         return (f"{ARCH_NAMES.get(self.arch, self.arch)}, {origin}{staged} at {size}×{size} px "
                 "on the Kaggle Brain Tumor MRI Training split")
 

@@ -70,14 +70,22 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     return json.loads(header[METADATA_KEY])
 
 
-def load_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Weights as float32 plus metadata."""
+def load_checkpoint(path: str | Path, channels_last: bool = False) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Weights as float32 plus metadata.
+
+    Args:
+        channels_last: give 4-D tensors (convolution kernels) the channels_last layout in
+            the same copy that widens them to float32. Converting a loaded model afterwards
+            copies every kernel once more, and glibc keeps the freed copies: ~100 MiB of
+            peak and resident memory for the ResNet50.
+    """
     metadata = read_metadata(path)
     tensors = {}
     with safe_open(str(path), framework="pt") as f:
         for key in f.keys():
             t = f.get_tensor(key)
-            tensors[key] = t.float() if t.is_floating_point() else t
+            layout = torch.channels_last if channels_last and t.dim() == 4 else torch.contiguous_format
+            tensors[key] = t.to(torch.float32, memory_format=layout) if t.is_floating_point() else t
     return tensors, metadata
 
 

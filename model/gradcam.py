@@ -1,13 +1,22 @@
 """Grad-CAM through pytorch-grad-cam, wrapped so hooks never outlive their use."""
 from __future__ import annotations
 
+import sys
+from typing import Any
+
 import numpy as np
 import torch
 from PIL import Image
-from pytorch_grad_cam import GradCAM
-from pytorch_grad_cam.utils.image import show_cam_on_image
-from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from torch import nn
+
+# pytorch-grad-cam is imported where it is first used, not here: its package imports every CAM
+# method it has, and with them scikit-learn, SciPy, pandas and matplotlib (1.5 s of the app's
+# cold start). The Diagnose page shows its first prediction while that import runs.
+
+
+def cam_library_loaded() -> bool:
+    """Has pytorch-grad-cam been imported in this process (is a heat map now cheap)?"""
+    return "pytorch_grad_cam" in sys.modules
 
 
 def _start_graph_here(module: nn.Module, inputs, output: torch.Tensor) -> torch.Tensor:
@@ -38,7 +47,7 @@ class GradCamExplainer:
         self.model = model
         self.target_layer = target_layer
         self.short_backward = short_backward
-        self._cam: GradCAM | None = None
+        self._cam: Any = None  # pytorch_grad_cam.GradCAM inside the block
         self._cut = None
         self._frozen: list[nn.Parameter] = []
 
@@ -49,6 +58,8 @@ class GradCamExplainer:
                 p.requires_grad_(False)
             # registered before GradCAM's own hooks, so theirs see the leaf
             self._cut = self.target_layer.register_forward_hook(_start_graph_here)
+        from pytorch_grad_cam import GradCAM
+
         self._cam = GradCAM(model=self.model, target_layers=[self.target_layer])
         return self
 
@@ -72,6 +83,8 @@ class GradCamExplainer:
         """
         if self._cam is None:
             raise RuntimeError("use GradCamExplainer inside a 'with' block")
+        from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
         targets = None if class_index is None else [ClassifierOutputTarget(class_index)] * len(batch)
         heat = self._cam(input_tensor=batch, targets=targets)
         return np.nan_to_num(heat.astype(np.float32)), self._cam.outputs.detach()
@@ -85,6 +98,8 @@ def overlay_heatmap(image: Image.Image, heat: np.ndarray, opacity: float = 0.5) 
         heat: ``(H, W)`` map in [0, 1], the size of ``image``.
         opacity: 0 shows only the image, 1 only the heat map.
     """
+    from pytorch_grad_cam.utils.image import show_cam_on_image
+
     from .preprocess import to_grey_uint8  # local: keeps this module importable alone
 
     grey = to_grey_uint8(image).astype(np.float32) / 255.0

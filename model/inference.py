@@ -42,13 +42,14 @@ class Explanation:
     Attributes:
         probabilities: ``(C,)`` class probabilities in ``classes`` order.
         class_index: the explained class (the top one unless asked otherwise).
-        heatmap: ``(H, W)`` Grad-CAM map in [0, 1], the size of the input image.
+        heatmap: ``(H, W)`` Grad-CAM map in [0, 1], the size of the input image, or
+            ``None`` when it was not asked for (``explain(..., heatmap=False)``).
         problem: why the image does not look like a brain MRI, or ``None``.
     """
 
     probabilities: np.ndarray
     class_index: int
-    heatmap: np.ndarray
+    heatmap: np.ndarray | None
     problem: str | None = None
 
     @property
@@ -56,6 +57,8 @@ class Explanation:
         return float(self.probabilities[self.class_index]) < UNSURE_BELOW
 
     def overlay(self, image: Image.Image, opacity: float = 0.5) -> Image.Image:
+        if self.heatmap is None:
+            raise ValueError("this explanation was made without a heat map")
         return overlay_heatmap(image, self.heatmap, opacity)
 
 
@@ -81,7 +84,7 @@ class Classifier:
     @classmethod
     def from_checkpoint(cls, path: str | Path, batch_engine: bool = True) -> "Classifier":
         """Load a checkpoint; ``batch_engine=False`` keeps every batch in PyTorch."""
-        tensors, meta = load_checkpoint(path)
+        tensors, meta = load_checkpoint(path, channels_last=True)
         weights, guard = split_guard_tensors(tensors)
         with torch.device("meta"):  # no random init to throw away: faster, and ~100 MB lower peak
             model = create_model(meta["arch"], len(meta["classes"]))
@@ -179,8 +182,18 @@ class Classifier:
         """Boolean ``(N,)``: does each image look like a brain MRI slice?"""
         return np.array([p is None for p in self.check_inputs(images)], dtype=bool)
 
-    def explain(self, image: Image.Image, class_index: int | None = None) -> Explanation:
-        """Probabilities, Grad-CAM and the input check for one image, from one forward/backward pass."""
+    def explain(self, image: Image.Image, class_index: int | None = None, heatmap: bool = True) -> Explanation:
+        """Probabilities, Grad-CAM and the input check for one image, from one forward/backward pass.
+
+        Args:
+            class_index: the class to explain; ``None`` explains the top class.
+            heatmap: ``False`` skips Grad-CAM (one forward pass; no pytorch-grad-cam import,
+                so a cold app can show its answer before the heat map is ready).
+        """
+        if not heatmap:
+            probs, problems = self.predict_and_check([image])
+            chosen = int(np.argmax(probs[0])) if class_index is None else class_index
+            return Explanation(probs[0], chosen, None, problems[0])
         square, box = self.spec.to_square_grey(image)
         batch = self.spec.normalise(uint8_to_float(square[None])).contiguous(memory_format=torch.channels_last)
         with self._lock, GradCamExplainer(self.model, cam_target_layer(self.model, self.arch)) as explainer, \

@@ -18,11 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from PIL import Image
-from sklearn.covariance import LedoitWolf
-from sklearn.decomposition import PCA
-from torch import nn
-
 from scipy import ndimage
+from torch import nn
 
 from .preprocess import crop_square, head_box, head_mask, to_grey_uint8
 
@@ -171,6 +168,10 @@ def fit_guard(fit_features: np.ndarray, fit_labels: np.ndarray, calibration_feat
             scores becomes the threshold, so about ``1 - quantile`` of real MRIs
             are rejected.
     """
+    # scikit-learn only here, where the guard is fitted: importing it costs the app ~1 s at start-up
+    from sklearn.covariance import LedoitWolf
+    from sklearn.decomposition import PCA
+
     pca = PCA(n_components=min(n_components, *fit_features.shape), random_state=0).fit(fit_features)
     z = pca.transform(fit_features)
     classes = np.unique(fit_labels)

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
-from .augment import AugmentConfig, augment_batch
+from .augment import AugmentConfig, augment_batch, augment_settings
 from .checkpoint import atomic_write, load_checkpoint, load_training_state, save_checkpoint, save_training_state
 from .audit import validation_split
 from .data import cache_dir_arg, cached_decode, index_folder, training_folder
@@ -257,6 +257,8 @@ def resume(path: Path, cfg: TrainConfig, model, ema, optimizer, scheduler, gen) 
     saved = load_training_state(path)
     same = {k: v for k, v in asdict(cfg).items() if k not in _RESUME_FREE}
     theirs = {k: v for k, v in saved["config"].items() if k not in _RESUME_FREE}
+    # augmentation knobs added later default to "off", as those runs had them
+    theirs["augment"] = {"vflip": 0.0, "rot90": 0.0, **theirs.get("augment", {})}
     changed = sorted(k for k in same if same[k] != theirs.get(k))
     if changed:
         raise ValueError(f"{path} was written with other settings ({', '.join(changed)}); "
@@ -281,8 +283,15 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         else:
             kind = {"int": int, "float": float}.get(str(f.type), str)
             parser.add_argument(flag, type=kind, default=f.default, help=f"default: {f.default}")
+    parser.add_argument("--augment", nargs="+", default=[], metavar="NAME=VALUE",
+                        help="change augmentation knobs (model.augment.AugmentConfig), e.g. rot90=0.25 vflip=0.25 "
+                             "or scale=0.85,1.15")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
     args = vars(parser.parse_args(argv))
+    try:
+        args["augment"] = augment_settings(args["augment"])
+    except ValueError as err:
+        parser.error(str(err))
     threads = args.pop("threads")
     torch.set_num_threads(threads or os.cpu_count() or 1)
     args["cache_dir"] = cache_dir_arg(args.get("cache_dir"))

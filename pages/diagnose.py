@@ -2,6 +2,7 @@
 import streamlit as st
 
 from model import ImageLoadError, load_classifier, load_scan
+from model.gradcam import cam_library_loaded
 from model.catalog import model_report
 from model.charts import probability_bars, slice_probabilities
 from model.inference import UNSURE_BELOW, refusal_reason
@@ -12,10 +13,10 @@ report = st.cache_resource(model_report)()
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def explain_upload(data: bytes, name: str, axis: str | None, index: int | None, _image):
+def explain_upload(data: bytes, name: str, axis: str | None, index: int | None, _image, heatmap: bool = True):
     """Cached per file and slice (``_image``, already decoded, is not hashed), so moving the
     opacity slider does not re-run the network."""
-    return classifier.explain(_image)
+    return classifier.explain(_image, heatmap=heatmap)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -52,7 +53,8 @@ try:
     axis, index = choose_slice(scan)
     image = scan.slice(axis, index)
     with st.spinner("Looking at the scan…"):
-        explanation = explain_upload(data, name, axis, index, image)
+        # On a cold server the Grad-CAM library is not loaded yet (~1.5 s): answer first, map below.
+        explanation = explain_upload(data, name, axis, index, image, heatmap=cam_library_loaded())
 except ImageLoadError as err:
     st.error(f"**That file could not be used.** {err}", icon=":material/block:")
     st.stop()
@@ -84,6 +86,9 @@ with left:
 with right:
     original, overlay = st.columns(2)
     original.image(image.convert("RGB"), caption="Uploaded image", width="stretch")
+    if explanation.heatmap is None:
+        with overlay, st.spinner("Drawing the heat map…"):
+            explanation = explain_upload(data, name, axis, index, image)
     overlay.image(explanation.overlay(image, opacity), caption=f"Grad-CAM for “{names[top]}”", width="stretch")
 
 if scan.technical_tags:

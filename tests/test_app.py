@@ -47,6 +47,17 @@ def test_every_sample_shows_the_models_answer(samples, bundled):
         assert len(at.image) >= 1
 
 
+@pytest.mark.parametrize("cam_loaded", [False, True], ids=["cold server", "warm server"])
+def test_diagnose_answers_and_draws_the_map_on_a_cold_and_a_warm_server(cam_loaded, monkeypatch, samples, bundled):
+    """Cold (pytorch-grad-cam not yet imported): the answer comes from a forward pass, the map after."""
+    monkeypatch.setattr("model.gradcam.cam_library_loaded", lambda: cam_loaded)
+    at = diagnose()
+    assert not at.exception and not at.error
+    assert at.subheader[0].value == expected_heading(bundled, samples[0].path)
+    captions = [img.caption for image in at.image for img in image.proto.imgs]
+    assert any(caption.startswith("Grad-CAM for") for caption in captions)
+
+
 def test_opacity_slider_reruns_without_error():
     at = diagnose()
     at.slider[0].set_value(0.9).run()
@@ -83,8 +94,9 @@ def test_data_evaluation_page_shows_leak_clean_figures_calibration_and_ood():
     assert not at.exception
     headers = [h.value for h in at.subheader]
     assert headers == ["The dataset", "Duplicates: the test split leaks", "Full versus clean test figures",
-                       "Can the confidence be trusted?", "Not a brain MRI?"]
-    assert len(at.get("plotly_chart")) == 3  # class balance, full vs clean, reliability
+                       "Can the confidence be trusted?", "Not a brain MRI?",
+                       "Scans from other hospitals (simulated)"]
+    assert len(at.get("plotly_chart")) == 4  # class balance, full vs clean, reliability, robustness
     assert len(at.image) >= 1  # duplicate pairs side by side
 
 

@@ -1,6 +1,9 @@
+from dataclasses import replace
+
+import pytest
 import torch
 
-from model.augment import AugmentConfig, augment_batch
+from model.augment import AugmentConfig, augment_batch, augment_settings
 
 
 def test_augment_shapes_range_and_randomness():
@@ -26,3 +29,45 @@ def test_seeded_generator_is_reproducible():
     a = augment_batch(batch, 32, AugmentConfig(), torch.Generator().manual_seed(7))
     b = augment_batch(batch, 32, AugmentConfig(), torch.Generator().manual_seed(7))
     assert torch.equal(a, b)
+
+
+ORIENTATION_ONLY = AugmentConfig(rotate_deg=0, scale=(1, 1), translate=0, hflip=0, gamma=(1, 1), bias_field=0,
+                                 noise_p=0, blur_p=0, lowres_p=0)
+
+
+def test_vflip_turns_every_slice_upside_down_when_certain():
+    batch = torch.rand(3, 1, 32, 32)
+    out = augment_batch(batch, 32, replace(ORIENTATION_ONLY, vflip=1.0), torch.Generator().manual_seed(0))
+    assert torch.allclose(out, batch.flip(2), atol=1e-5)
+
+
+def test_rot90_gives_quarter_turns_either_way():
+    batch = torch.rand(16, 1, 32, 32)
+    out = augment_batch(batch, 32, replace(ORIENTATION_ONLY, rot90=1.0), torch.Generator().manual_seed(0))
+    turns = []
+    for image, turned in zip(batch, out):
+        match = [k for k in (1, -1) if torch.allclose(turned, torch.rot90(image, k, dims=(1, 2)), atol=1e-4)]
+        assert len(match) == 1
+        turns += match
+    assert set(turns) == {1, -1}
+
+
+def test_orientation_off_keeps_the_random_stream_of_older_runs():
+    batch = torch.rand(4, 1, 40, 40)
+    gen_a, gen_b = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    augment_batch(batch, 32, AugmentConfig(), gen_a)
+    augment_batch(batch, 32, AugmentConfig(), gen_b)
+    assert torch.equal(torch.rand(1, generator=gen_a), torch.rand(1, generator=gen_b))
+    # the draws for orientation happen only when asked for
+    gen_c = torch.Generator().manual_seed(3)
+    augment_batch(batch, 32, replace(AugmentConfig(), rot90=0.5), gen_c)
+    assert not torch.equal(torch.rand(1, generator=torch.Generator().manual_seed(3)), torch.rand(1, generator=gen_c))
+
+
+def test_augment_settings_parse_changes_and_refuse_unknown_names():
+    settings = augment_settings(["rot90=0.25", "scale=0.8,1.2"])
+    assert settings["rot90"] == 0.25 and settings["scale"] == (0.8, 1.2) and settings["vflip"] == 0.0
+    with pytest.raises(ValueError, match="NAME one of"):
+        augment_settings(["spin=1"])
+    with pytest.raises(ValueError):
+        augment_settings(["rot90=lots"])

@@ -55,3 +55,16 @@ def test_training_state_loads_with_weights_only(tmp_path):
     save_training_state(tmp_path / "last.pt", state)
     loaded = load_training_state(tmp_path / "last.pt")
     assert loaded["epoch"] == 3 and torch.equal(loaded["model"]["w"], torch.arange(4.0))
+
+
+def test_channels_last_load_has_the_same_values_in_the_convolution_layout(tmp_path):
+    model = create_model("resnet18", 4)
+    path = tmp_path / "m.safetensors"
+    save_checkpoint(path, model.state_dict(), {"arch": "resnet18", "classes": list("abcd"), "preprocess": {}})
+    plain, _ = load_checkpoint(path)
+    packed, _ = load_checkpoint(path, channels_last=True)
+    kernel = "conv1.weight"
+    assert packed[kernel].is_contiguous(memory_format=torch.channels_last)
+    assert not plain[kernel].is_contiguous(memory_format=torch.channels_last)
+    for key in plain:
+        assert packed[key].dtype == plain[key].dtype and torch.equal(packed[key], plain[key])

@@ -104,3 +104,42 @@ def test_predict_and_check_matches_the_separate_calls(bundled, samples, tiny_che
     assert problems[-1] is not None
     empty_probs, empty_problems = bundled.predict_and_check([])
     assert empty_probs.shape == (0, len(bundled.classes)) and empty_problems == []
+
+
+def test_the_package_imports_light_and_still_predicts_in_batches(tmp_path):
+    """Imported before torch on a machine without an NVIDIA device, the package keeps triton
+    out (76 MiB), and pytorch-grad-cam with scikit-learn wait until a heat map is asked for;
+    the classifier, the ONNX batch engine and Grad-CAM still work."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if Path("/dev/nvidiactl").exists():
+        pytest.skip("an NVIDIA device is present: triton is kept on purpose")
+    script = (
+        "import sys\n"
+        "import model\n"
+        "assert sys.modules['triton'] is None, 'triton was imported'\n"
+        "heavy = {'pytorch_grad_cam', 'sklearn', 'pandas', 'matplotlib'} & set(sys.modules)\n"
+        "assert not heavy, f'imported at start-up: {heavy}'\n"
+        "from PIL import Image\n"
+        "from model.catalog import bundled_samples\n"
+        "clf = model.load_classifier()\n"
+        "images = [Image.open(s.path) for s in bundled_samples()] * 2\n"
+        "probs = clf.predict_proba(images)\n"
+        "assert probs.shape == (len(images), 4) and clf.batch_engine is not None\n"
+        "assert clf.explain(images[0]).heatmap.shape == images[0].size[::-1]\n"
+        "print('ok')\n")
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-2000:]
+
+
+def test_explain_without_a_heat_map_gives_the_same_answer(bundled, samples):
+    image = Image.open(samples[2].path)
+    full, quick = bundled.explain(image), bundled.explain(image, heatmap=False)
+    assert quick.heatmap is None and quick.class_index == full.class_index
+    assert np.allclose(quick.probabilities, full.probabilities, atol=1e-4)
+    assert quick.problem == full.problem
+    with pytest.raises(ValueError, match="without a heat map"):
+        quick.overlay(image)

@@ -109,3 +109,19 @@ def test_release_calibrates_guards_and_evaluates_a_run(tiny_dataset, tmp_path):
     meta = clf.metadata
     assert {"temperature", "calibration", "ood", "test_metrics"} <= set(meta)
     assert json.loads((weights / "tiny.metrics.json").read_text())["n_images"] == 24
+
+
+def test_cli_changes_augmentation_knobs():
+    cfg = parse_args(["--augment", "rot90=0.25", "vflip=0.5", "--cache-dir", "none"])
+    assert cfg.augment["rot90"] == 0.25 and cfg.augment["vflip"] == 0.5 and cfg.augment["hflip"] == 0.5
+    with pytest.raises(SystemExit):
+        parse_args(["--augment", "spin=1"])
+
+
+def test_runs_saved_before_the_orientation_knobs_still_resume(tiny_dataset, tmp_path):
+    run(TrainConfig(data=str(tiny_dataset), out=str(tmp_path), epochs=1, **TINY))
+    state = torch.load(tmp_path / "last.pt", weights_only=True)
+    for knob in ("vflip", "rot90"):  # as written by the code before these knobs existed
+        del state["config"]["augment"][knob]
+    torch.save(state, tmp_path / "last.pt")
+    run(TrainConfig(data=str(tiny_dataset), out=str(tmp_path), epochs=1, **TINY))  # no "other settings" error
