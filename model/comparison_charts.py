@@ -41,7 +41,7 @@ def headline_bars(results: Sequence[ComparisonResult]) -> go.Figure:
         intervals = [getattr(r, f"{key}_ci95") for r in results]
         fig.add_trace(go.Bar(name=label, x=names, y=values, marker_color=shade, error_y=_error(values, intervals),
                              # labels at the foot of each bar, clear of the error bar at its top
-                             text=[f"{v:.1%}" for v in values], textposition="inside", insidetextanchor="start",
+                             text=[f"{v:.2%}" for v in values], textposition="inside", insidetextanchor="start",
                              customdata=intervals,
                              hovertemplate=f"%{{x}}<br>{label} %{{y:.2%}}<br>95%: %{{customdata[0]:.2%}}–"
                                            "%{customdata[1]:.2%}<extra></extra>"))
@@ -193,9 +193,9 @@ def summary_rows(results: Sequence[ComparisonResult]) -> list[dict]:
     """One table row per model, every figure formatted for reading (intervals are bootstrap 95%)."""
     return [{
         "model": r.display_name,
-        "accuracy (95% interval)": _interval(r.accuracy, r.accuracy_ci95, ".1%"),
-        "macro F1 (95% interval)": _interval(r.macro_f1, r.macro_f1_ci95, ".3f"),
-        "accuracy, clean subset": f"{r.clean['accuracy']:.1%}" if r.clean else "—",
+        "accuracy (95% interval)": _interval(r.accuracy, r.accuracy_ci95, ".2%"),
+        "macro F1 (95% interval)": _interval(r.macro_f1, r.macro_f1_ci95, ".4f"),
+        "accuracy, clean subset": f"{r.clean['accuracy']:.2%}" if r.clean else "—",
         "CPU ms / image": f"{r.latency['ms_per_image_batch1']:.1f}",
         "images / s (batch 32)": f"{r.latency['images_per_second_batch32']:.0f}",
         "parameters": f"{r.parameters / 1e6:.1f} M",

@@ -33,7 +33,7 @@ def robustness_heatmap(report: dict) -> go.Figure:
     for shift in shifts:
         row = [report["models"][k]["results"][shift] for k in keys]
         z.append([r["accuracy"] * 100 for r in row])
-        text.append([f"{r['accuracy']:.1%}" + (" ⚠ one class" if r["largest_share"] > COLLAPSED_ABOVE else "")
+        text.append([f"{r['accuracy']:.2%}" + (" ⚠ one class" if r["largest_share"] > COLLAPSED_ABOVE else "")
                      for r in row])
     fig = go.Figure(go.Heatmap(
         z=z, x=[model_label(report, k) for k in keys], y=shifts, text=text, texttemplate="%{text}",
@@ -55,13 +55,13 @@ def robustness_summary(report: dict, key: str) -> str:
         named = [(n, r) for n, r in results.items() if kinds.get(n) == kind]
         return min(named, key=lambda item: item[1]["accuracy"]) if named else None
 
-    parts = [f"{model_label(report, key)} scores {base:.1%} on the unchanged images" if base is not None
+    parts = [f"{model_label(report, key)} scores {base:.2%} on the unchanged images" if base is not None
              else model_label(report, key)]
     scanner, orientation = worst("scanner"), worst("orientation")
     if scanner:
-        parts.append(f"its weakest scanner-like change is “{scanner[0]}” at {scanner[1]['accuracy']:.1%}")
+        parts.append(f"its weakest scanner-like change is “{scanner[0]}” at {scanner[1]['accuracy']:.2%}")
     if orientation:
-        parts.append(f"turned slices (“{orientation[0]}”) get {orientation[1]['accuracy']:.1%}")
+        parts.append(f"turned slices (“{orientation[0]}”) get {orientation[1]['accuracy']:.2%}")
     collapsed = [n for n, r in results.items() if r["largest_share"] > COLLAPSED_ABOVE]
     tail = (f" Under {', '.join(f'“{n}”' for n in collapsed)} it calls more than {COLLAPSED_ABOVE:.0%} of "
             "the images one class: it has stopped looking." if collapsed

@@ -25,8 +25,8 @@ def test_heatmap_has_a_cell_per_shift_and_model_and_flags_collapse():
 
 def test_summary_names_the_weakest_shifts_and_collapse():
     text = robustness_summary(report(upside_down_share=COLLAPSED_ABOVE + 0.1), "resnet50")
-    assert "ResNet50 scores 99.0%" in text
-    assert "“noise” at 95.0%" in text and "“upside down”) get 40.0%" in text
+    assert "ResNet50 scores 99.00%" in text
+    assert "“noise” at 95.00%" in text and "“upside down”) get 40.00%" in text
     assert "stopped looking" in text
 
 
