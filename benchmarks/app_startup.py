@@ -189,7 +189,8 @@ def main() -> None:
     print(f"peak RSS, Python with every bundled model loaded ({', '.join(mem['models'])}), "
           f"predict + Grad-CAM each: {mem['peak']:.1f} MiB "
           f"(target <= {RSS_TARGET_MIB:.0f} MiB: {verdict(mem['peak'], RSS_TARGET_MIB)})")
-    print(f"  of which: RSS after `import model` (torch, torchvision; pytorch-grad-cam waits for the first heat map) {mem['package']:.1f} MiB, "
+    print("  of which: RSS after `import model` (torch, torchvision; pytorch-grad-cam waits for the "
+          f"first heat map) {mem['package']:.1f} MiB, "
           f"triton {'loaded' if mem['triton'] else 'not loaded'}, after PIL and the catalog "
           f"{mem['imports']:.1f} MiB, steady after the predictions {mem['steady']:.1f} MiB")
     server = start["server_rss"]

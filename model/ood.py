@@ -86,7 +86,7 @@ def head_shape_problem(grey: np.ndarray) -> str | None:
     edge = np.concatenate([head[0], head[-1], head[:, 0], head[:, -1]])
     if edge.mean() > MAX_HEAD_ON_EDGE:
         return "the subject runs off the edges of the picture, unlike a brain MRI slice"
-    if not HEAD_ELLIPSE_FIT[0] <= ellipse_fit(crop_square(grey, head_box(grey))) <= HEAD_ELLIPSE_FIT[1]:
+    if not HEAD_ELLIPSE_FIT[0] <= ellipse_fit(crop_square(grey, head_box(grey, mask=head))) <= HEAD_ELLIPSE_FIT[1]:
         return "the bright region is not shaped like a head"
     return None
 

@@ -162,15 +162,19 @@ def head_mask(grey: np.ndarray) -> np.ndarray:
     return labels == int(np.argmax(sizes)) + 1
 
 
-def head_box(grey: np.ndarray, margin: float = 0.04) -> CropBox:
+def head_box(grey: np.ndarray, margin: float = 0.04, mask: np.ndarray | None = None) -> CropBox:
     """Square box around the largest bright blob (the head).
 
     Falls back to the whole image when nothing stands out from the background.
+
+    Args:
+        mask: ``head_mask(grey)`` (holes filled or not: the box is the same) when the
+            caller has it already, so it is not computed twice.
     """
     h, w = grey.shape
     if h < 8 or w < 8:
         return full_box(grey)
-    mask = head_mask(grey)
+    mask = head_mask(grey) if mask is None else mask
     if not mask.any():
         return full_box(grey)
     rows, cols = np.nonzero(mask)

@@ -101,16 +101,16 @@ def stress_model(clf: Classifier, greys: Sequence[Image.Image], labels: np.ndarr
 def run_stress(checkpoints: Sequence[Path], data: Path, audit: str | None,
                shifts: Sequence[Shift] = SHIFTS) -> dict:
     """The whole report: every checkpoint under every shift on the folder-of-classes ``data``."""
-    models, index, greys = {}, None, None
+    models, index, greys, clean = {}, None, None, None
     for checkpoint in checkpoints:
         clf = load_classifier(checkpoint)
-        if index is None:
+        if index is None:  # the data, its pictures and its clean subset: read once for every model
             index = index_folder(data, classes=clf.classes)
             greys = load_greys(index.paths)
+            names = load_clean_names(audit, index.fingerprint())
+            clean = None if names is None else np.array([f"{p.parent.name}/{p.name}" in names for p in index.paths])
         elif list(clf.classes) != list(index.classes):
             raise ValueError(f"{checkpoint.name}: classes {clf.classes} differ from {index.classes}")
-        names = load_clean_names(audit, index.fingerprint())
-        clean = None if names is None else np.array([f"{p.parent.name}/{p.name}" in names for p in index.paths])
         print(f"{checkpoint.name} ({clf.arch}):", flush=True)
         models[checkpoint.stem] = {"arch": clf.arch, "input_size": clf.spec.input_size,
                                    "has_feature_guard": clf.guard is not None,
