@@ -1,13 +1,15 @@
 """Compare backbones under one protocol, one result file per model.
 
     python -m model.compare run --archs resnet50 mobilenet_v2 efficientnet_b0 densenet121 vgg16_bn \\
-        --data ../shared/data/brain-tumor-mri --runs runs/compare --out model/weights/comparison
+        --epochs-for vgg16_bn=7 --data ../shared/data/brain-tumor-mri --runs runs/compare \\
+        --out model/weights/comparison
     python -m model.compare summarise --runs runs/compare --out model/weights/comparison
     python -m model.compare summarise --from-release resnet50 --out model/weights/comparison
 
 Arch names are those of ``model.factory`` (``vgg16_bn`` is accepted for its ``vgg16``).
 ``run`` trains every arch with the same ``TrainConfig`` (model.train's defaults plus the
-training flags given here; only ``arch`` and ``out`` differ), on a GPU when there is one,
+training flags given here; only ``arch`` and ``out`` differ, and ``--epochs-for`` names any
+per-model exception to the epoch budget), on a GPU when there is one,
 then evaluates on ``<data>/Testing`` (full and, with a matching audit, clean), times the
 network on the CPU (2 threads) and writes ``<out>/<arch>.json``. Re-running the same
 command resumes: finished archs with an up-to-date result are skipped, an interrupted
@@ -45,6 +47,14 @@ def canonical_arch(name: str) -> str:
     if name not in available_models():
         raise argparse.ArgumentTypeError(f"unknown architecture {name!r}; choose from {available_models()}")
     return name
+
+
+def epochs_for(text: str) -> tuple[str, int]:
+    """``ARCH=N`` (a documented per-model exception to the shared epoch budget) as ``(arch, N)``."""
+    arch, sep, count = text.partition("=")
+    if not sep or not count.isdigit() or int(count) < 1:
+        raise argparse.ArgumentTypeError(f"expected ARCH=EPOCHS such as vgg16_bn=5, got {text!r}")
+    return canonical_arch(arch), int(count)
 
 
 def _read_json(path: Path):
@@ -129,13 +139,13 @@ def train_arch(base: train.TrainConfig, arch: str, runs: Path, command: str) -> 
 
 
 def cmd_run(args: argparse.Namespace, command: str) -> None:
-    base = shared_config(args)
+    base, epoch_exceptions = shared_config(args), dict(args.epochs_for or [])
     for arch in args.archs:
         run_dir, result = Path(args.runs) / arch, Path(args.out) / f"{arch}.json"
         if not args.force and result_is_current(run_dir, result):
             print(f"{arch}: {result} is up to date, skipped (--force to redo)")
         else:
-            train_arch(base, arch, Path(args.runs), command)
+            train_arch(replace(base, epochs=epoch_exceptions.get(arch, base.epochs)), arch, Path(args.runs), command)
             print(f"{arch}: wrote {summarise_run(run_dir, Path(args.out), args.data, args.audit, command)}")
         if args.bundle_small:
             print(bundle_small(run_dir, arch, Path(args.weights))[1])
@@ -197,6 +207,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     run_p.add_argument("--archs", nargs="+", type=canonical_arch, required=True)
     run_p.add_argument("--data", default=train.TrainConfig.data, help="folder holding Training/ and Testing/")
     run_p.add_argument("--force", action="store_true", help="redo archs whose result file is up to date")
+    run_p.add_argument("--epochs-for", nargs="+", type=epochs_for, metavar="ARCH=N",
+                       help="per-model exceptions to --epochs (the comparison page names them)")
     add_training_flags(run_p)
     summ.add_argument("--archs", nargs="+", type=canonical_arch, help="only these run folders")
     summ.add_argument("--data", default=None, help="folder holding Testing/ (default: each run's own)")

@@ -142,6 +142,17 @@ def training_curves(results: Sequence[ComparisonResult]) -> go.Figure:
     return fig
 
 
+def _odd_ones_out(results: Sequence[ComparisonResult], value, what: str, unit: str, why: str) -> str | None:
+    """A sentence naming the models whose ``value`` differs from the most common one, or ``None``."""
+    values = [value(r) for r in results]
+    usual = max(sorted(set(values)), key=values.count)
+    odd = [f"{r.display_name} was {what} {v} {unit}" for r, v in zip(results, values) if v != usual]
+    if not odd:
+        return None
+    return (f"Not every model was trained the same way: {'; '.join(odd)}, the others {usual} {unit}. "
+            f"Their scores are not a like-for-like comparison ({why}).")
+
+
 def protocol_warnings(results: Sequence[ComparisonResult]) -> list[str]:
     """Plain-language notes on anything that breaks the "same protocol" promise between the results."""
     def differ(values) -> bool:
@@ -150,8 +161,12 @@ def protocol_warnings(results: Sequence[ComparisonResult]) -> list[str]:
     notes = []
     if differ((r.data_fingerprint, r.n_images) for r in results):
         notes.append("Not every model was tested on the same images, so their scores are not strictly comparable.")
-    if differ(r.input_size for r in results) or differ(r.training["epochs"] for r in results):
-        notes.append("Not every model was trained the same way (input size or number of epochs differ).")
+    for what, unit, value, why in (
+            ("trained for", "epochs", lambda r: r.training["epochs"], "a shorter training usually scores lower"),
+            ("trained and tested at", "px", lambda r: r.input_size, "a larger picture shows more detail")):
+        note = _odd_ones_out(results, value, what, unit, why)
+        if note:
+            notes.append(note)
     if differ(r.latency["machine"] for r in results):
         notes.append("The speeds were measured on different computers: compare them with care.")
     busy = [r.display_name for r in results

@@ -32,7 +32,7 @@ except ComparisonFileError as err:
 
 if len(results) < 2:
     found = ", ".join(r.display_name for r in results) or "none"
-    st.info(f"**The comparison runs are pending.** Each network still has to be trained on a GPU; "
+    st.info(f"**The comparison runs are pending.** Each network still has to be trained and tested; "
             f"{len(results)} result file(s) in `{comparison_dir()}` so far ({found}). "
             "What exists is shown below.", icon=":material/hourglass_top:")
 

@@ -215,3 +215,15 @@ def test_unknown_arch_is_refused_and_vgg16_bn_is_an_alias():
     assert canonical_arch("vgg16_bn") == "vgg16"
     with pytest.raises(SystemExit):
         main(["run", "--archs", "alexnet9000"])
+
+
+def test_epochs_for_sets_a_per_model_exception_and_refuses_a_malformed_one(monkeypatch, tmp_path):
+    trained = {}
+    monkeypatch.setattr(compare, "train_arch", lambda cfg, arch, runs, command: trained.setdefault(arch, cfg.epochs))
+    monkeypatch.setattr(compare, "summarise_run", lambda *args: "result.json")
+    main(["run", "--archs", "resnet18", "vgg16_bn", "--epochs", "7", "--epochs-for", "vgg16_bn=2",
+          "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out")])
+    assert trained == {"resnet18": 7, "vgg16": 2}
+    for bad in ("vgg16_bn", "vgg16_bn=0", "vgg16_bn=five", "alexnet9000=3"):
+        with pytest.raises(SystemExit):
+            main(["run", "--archs", "vgg16_bn", "--epochs-for", bad])

@@ -82,9 +82,19 @@ def test_protocol_warnings_flag_what_differs(results):
     odd["latency"].update(machine="another CPU", load_average_1min=7.5)
     odd["data_fingerprint"] = "other test set"
     notes = " ".join(charts.protocol_warnings([*results, ComparisonResult.from_dict(odd)]))
-    for words in ("same images", "trained the same way", "different computers", "busy with other work while timing "
-                  "DENSENET121"):
+    for words in ("same images", "trained the same way: DENSENET121 was trained for 4 epochs, the others 3 epochs",
+                  "different computers", "busy with other work while timing DENSENET121"):
         assert words in notes
+    assert "px" not in notes  # every model here shares one input size
+
+
+def test_protocol_warnings_name_a_model_with_another_input_size(results):
+    odd = synthetic_result("densenet121", seed=5)
+    odd["input_size"] = 160
+    notes = charts.protocol_warnings([*results, ComparisonResult.from_dict(odd)])
+    assert notes == ["Not every model was trained the same way: DENSENET121 was trained and tested at 160 px, "
+                     "the others 128 px. Their scores are not a like-for-like comparison (a larger picture "
+                     "shows more detail)."]
 
 
 def test_diagnose_model_note_only_when_the_app_model_differs(results):
