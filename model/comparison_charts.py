@@ -76,7 +76,7 @@ def recall_heatmap(results: Sequence[ComparisonResult]) -> go.Figure:
     z = [[r.per_class[c]["recall"] for c in classes] for r in results]
     fig = go.Figure(go.Heatmap(
         z=z, x=results[0].class_names, y=[r.display_name for r in results], colorscale="Blues", zmin=0, zmax=1,
-        text=[[f"{v:.1%}" for v in row] for row in z], texttemplate="%{text}", showscale=False,
+        text=[[f"{v:.2%}" for v in row] for row in z], texttemplate="%{text}", showscale=False,
         hovertemplate="%{y}, %{x}: recall %{z:.2%}<extra></extra>"))
     fig.update_layout(yaxis=dict(autorange="reversed"), height=120 + 50 * len(results), margin=_MARGIN, font=_FONT)
     return fig

@@ -38,7 +38,7 @@ def robustness_heatmap(report: dict) -> go.Figure:
     fig = go.Figure(go.Heatmap(
         z=z, x=[model_label(report, k) for k in keys], y=shifts, text=text, texttemplate="%{text}",
         colorscale="RdYlGn", zmin=25, zmax=100, colorbar=dict(title="accuracy %"),
-        hovertemplate="%{x}, %{y}: %{z:.1f}%<extra></extra>",
+        hovertemplate="%{x}, %{y}: %{z:.2f}%<extra></extra>",
     ))
     fig.update_layout(yaxis=dict(autorange="reversed"), height=90 + 32 * len(shifts),
                       margin=dict(l=10, r=10, t=10, b=40), font=_FONT)

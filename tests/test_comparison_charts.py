@@ -36,6 +36,7 @@ def test_recall_heatmap_is_models_by_classes(results):
     heat = charts.recall_heatmap(results).data[0]
     assert len(heat.z) == len(results) and len(heat.z[0]) == len(results[0].classes)
     assert heat.z[1][2] == results[1].per_class[results[1].classes[2]]["recall"]
+    assert heat.text[1][2] == f"{heat.z[1][2] * 100:.2f}%"  # two decimals: 99.67% must not read 99.7%
 
 
 def test_confusion_matrices_side_by_side(results):
