@@ -21,6 +21,7 @@ class ArchInfo:
     weights: str  # name of the torchvision weights enum entry
     cam_layer: str  # dotted path of the last convolutional block
     replace_head: Callable[[nn.Module, int], None]
+    residual: bool = False  # has torchvision's ``zero_init_residual`` switch
 
 
 def _fc_head(model: nn.Module, num_classes: int) -> None:
@@ -37,8 +38,8 @@ def _classifier_head(model: nn.Module, num_classes: int) -> None:
 
 
 ARCHS: dict[str, ArchInfo] = {
-    "resnet50": ArchInfo(models.resnet50, "ResNet50_Weights.IMAGENET1K_V2", "layer4", _fc_head),
-    "resnet18": ArchInfo(models.resnet18, "ResNet18_Weights.IMAGENET1K_V1", "layer4", _fc_head),
+    "resnet50": ArchInfo(models.resnet50, "ResNet50_Weights.IMAGENET1K_V2", "layer4", _fc_head, residual=True),
+    "resnet18": ArchInfo(models.resnet18, "ResNet18_Weights.IMAGENET1K_V1", "layer4", _fc_head, residual=True),
     "mobilenet_v2": ArchInfo(models.mobilenet_v2, "MobileNet_V2_Weights.IMAGENET1K_V2", "features", _classifier_head),
     "efficientnet_b0": ArchInfo(models.efficientnet_b0, "EfficientNet_B0_Weights.IMAGENET1K_V1", "features", _classifier_head),
     "densenet121": ArchInfo(models.densenet121, "DenseNet121_Weights.IMAGENET1K_V1", "features", _classifier_head),
@@ -51,13 +52,18 @@ def available_models() -> list[str]:
     return sorted(ARCHS)
 
 
-def create_model(name: str, num_classes: int, pretrained: bool = False) -> nn.Module:
+def create_model(name: str, num_classes: int, pretrained: bool = False,
+                 zero_init_residual: bool = False) -> nn.Module:
     """Build a classifier backbone with a fresh ``num_classes`` head.
 
     Args:
         name: one of :func:`available_models`.
         num_classes: outputs of the new head.
         pretrained: start from torchvision's ImageNet weights (needs network).
+        zero_init_residual: start each residual block's last BatchNorm at zero, so every
+            block begins as the identity (Goyal et al., 2017; timm's ``zero_init_last``).
+            Helps a deep ResNet trained from scratch; ignored by backbones without residual
+            blocks and by pretrained weights, which overwrite it.
     Returns:
         The model, in training mode.
     Raises:
@@ -69,7 +75,8 @@ def create_model(name: str, num_classes: int, pretrained: bool = False) -> nn.Mo
     info = ARCHS[name]
     weights = models.get_weight(info.weights) if pretrained else None
     try:
-        model = info.builder(weights=weights)
+        extra = {"zero_init_residual": True} if zero_init_residual and info.residual else {}
+        model = info.builder(weights=weights, **extra)
     except Exception as err:  # urllib/OSError/hash errors all mean "no weights here"
         raise PretrainedWeightsUnavailable(
             f"could not fetch ImageNet weights {info.weights} for {name}: {err}. "

@@ -51,6 +51,7 @@ class TrainConfig:
     input_size: int = 128
     stage_size: int = 144
     pretrained: bool = False
+    zero_init_residual: bool = False  # ResNets: each block starts as the identity (model.factory)
     # Fine-tune: start from another run's weights (same arch and classes), e.g. a
     # lower-resolution run continued at a higher input size.
     init_from: str | None = None
@@ -167,7 +168,7 @@ def train_one_epoch(model, ema, optimizer, scheduler, data: TrainData, spec: Pre
 
 def build(cfg: TrainConfig, num_classes: int, steps_per_epoch: int, device: torch.device):
     """Model, EMA copy, AdamW and a one-cycle schedule."""
-    model = create_model(cfg.arch, num_classes, pretrained=cfg.pretrained)
+    model = create_model(cfg.arch, num_classes, pretrained=cfg.pretrained, zero_init_residual=cfg.zero_init_residual)
     if cfg.init_from:
         load_initial_weights(model, cfg.init_from, cfg.arch)
     model = to_channels_last(model).to(device)
@@ -251,14 +252,16 @@ def run(cfg: TrainConfig) -> Path:
 
 # Settings that may differ between the interrupted run and its resumption.
 _RESUME_FREE = {"out", "device", "cache_dir", "data"}
+# Settings added after some runs were written, as those runs had them.
+_LEGACY = {"zero_init_residual": False}
+_LEGACY_AUGMENT = {"vflip": 0.0, "rot90": 0.0}
 
 
 def resume(path: Path, cfg: TrainConfig, model, ema, optimizer, scheduler, gen) -> dict:
     saved = load_training_state(path)
     same = {k: v for k, v in asdict(cfg).items() if k not in _RESUME_FREE}
-    theirs = {k: v for k, v in saved["config"].items() if k not in _RESUME_FREE}
-    # augmentation knobs added later default to "off", as those runs had them
-    theirs["augment"] = {"vflip": 0.0, "rot90": 0.0, **theirs.get("augment", {})}
+    theirs = {**_LEGACY, **{k: v for k, v in saved["config"].items() if k not in _RESUME_FREE}}
+    theirs["augment"] = {**_LEGACY_AUGMENT, **theirs.get("augment", {})}
     changed = sorted(k for k in same if same[k] != theirs.get(k))
     if changed:
         raise ValueError(f"{path} was written with other settings ({', '.join(changed)}); "

@@ -15,6 +15,14 @@ def test_factory_builds_a_four_class_head(name):
     assert isinstance(cam_target_layer(model, name), torch.nn.Module)
 
 
+def test_zero_init_residual_starts_every_resnet_block_as_the_identity():
+    model = create_model("resnet50", 4, zero_init_residual=True)
+    last_norms = [block.bn3.weight for layer in (model.layer1, model.layer4) for block in layer]
+    assert all(torch.count_nonzero(w) == 0 for w in last_norms)
+    assert torch.count_nonzero(create_model("resnet50", 4).layer1[0].bn3.weight) > 0
+    create_model("densenet121", 4, zero_init_residual=True)  # no residual blocks: ignored
+
+
 def test_unknown_architecture_lists_the_choices():
     with pytest.raises(KeyError, match="resnet50"):
         create_model("alexnet9000", 4)

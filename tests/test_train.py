@@ -118,10 +118,13 @@ def test_cli_changes_augmentation_knobs():
         parse_args(["--augment", "spin=1"])
 
 
-def test_runs_saved_before_the_orientation_knobs_still_resume(tiny_dataset, tmp_path):
+def test_runs_saved_before_newer_settings_existed_still_resume(tiny_dataset, tmp_path):
     run(TrainConfig(data=str(tiny_dataset), out=str(tmp_path), epochs=1, **TINY))
     state = torch.load(tmp_path / "last.pt", weights_only=True)
-    for knob in ("vflip", "rot90"):  # as written by the code before these knobs existed
+    for knob in ("vflip", "rot90"):  # as written by the code before these settings existed
         del state["config"]["augment"][knob]
+    del state["config"]["zero_init_residual"]
     torch.save(state, tmp_path / "last.pt")
     run(TrainConfig(data=str(tiny_dataset), out=str(tmp_path), epochs=1, **TINY))  # no "other settings" error
+    with pytest.raises(ValueError, match="zero_init_residual"):  # those runs had it off
+        run(TrainConfig(data=str(tiny_dataset), out=str(tmp_path), epochs=1, zero_init_residual=True, **TINY))
