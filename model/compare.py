@@ -129,9 +129,22 @@ def result_is_current(run_dir: Path, result: Path) -> bool:
     return run_is_finished(run_dir) and result.exists() and result.stat().st_mtime >= best.stat().st_mtime
 
 
-def train_arch(base: train.TrainConfig, arch: str, runs: Path, command: str) -> Path:
+def refuse_other_settings(cfg: train.TrainConfig) -> None:
+    """Stop before a run folder written with other settings is skipped as up to date, or resumed.
+
+    Raises:
+        ComparisonFileError: naming the settings that differ.
+    """
+    saved = _read_json(Path(cfg.out) / "config.json")
+    changed = train.changed_settings(cfg, saved) if saved else []
+    if changed:
+        raise ComparisonFileError(
+            f"{cfg.out} holds a {cfg.arch} run with other settings ({', '.join(changed)}): "
+            "repeat the flags it was trained with, or move it away and train again")
+
+
+def train_arch(cfg: train.TrainConfig, command: str) -> Path:
     """Train (or resume) one arch; records the command and machine beside the run."""
-    cfg = replace(base, arch=arch, out=str(runs / arch))
     train.run(cfg)
     info = {"command": command, "machine": device_description(train.resolve_device(cfg.device))}
     atomic_write(Path(cfg.out) / RUN_INFO, lambda tmp: Path(tmp).write_text(json.dumps(info, indent=1)))
@@ -142,10 +155,12 @@ def cmd_run(args: argparse.Namespace, command: str) -> None:
     base, epoch_exceptions = shared_config(args), dict(args.epochs_for or [])
     for arch in args.archs:
         run_dir, result = Path(args.runs) / arch, Path(args.out) / f"{arch}.json"
+        cfg = replace(base, arch=arch, out=str(run_dir), epochs=epoch_exceptions.get(arch, base.epochs))
+        refuse_other_settings(cfg)
         if not args.force and result_is_current(run_dir, result):
             print(f"{arch}: {result} is up to date, skipped (--force to redo)")
         else:
-            train_arch(replace(base, epochs=epoch_exceptions.get(arch, base.epochs)), arch, Path(args.runs), command)
+            train_arch(cfg, command)
             print(f"{arch}: wrote {summarise_run(run_dir, Path(args.out), args.data, args.audit, command)}")
         if args.bundle_small:
             print(bundle_small(run_dir, arch, Path(args.weights))[1])

@@ -257,12 +257,25 @@ _LEGACY = {"zero_init_residual": False}
 _LEGACY_AUGMENT = {"vflip": 0.0, "rot90": 0.0}
 
 
+def changed_settings(cfg: TrainConfig, saved: dict) -> list[str]:
+    """Settings in which a run's saved config differs from ``cfg`` (where files live aside).
+
+    Args:
+        saved: the run's config as written (``config.json``, or inside ``last.pt``); settings
+            added after it was written count as they were then.
+    """
+    def comparable(config: dict) -> dict:
+        plain = json.loads(json.dumps(config))  # a tuple read back from JSON is a list
+        return {k: v for k, v in plain.items() if k not in _RESUME_FREE}
+
+    ours, theirs = comparable(asdict(cfg)), comparable({**_LEGACY, **saved})
+    theirs["augment"] = {**_LEGACY_AUGMENT, **theirs.get("augment", {})}
+    return sorted(k for k in ours if ours[k] != theirs.get(k))
+
+
 def resume(path: Path, cfg: TrainConfig, model, ema, optimizer, scheduler, gen) -> dict:
     saved = load_training_state(path)
-    same = {k: v for k, v in asdict(cfg).items() if k not in _RESUME_FREE}
-    theirs = {**_LEGACY, **{k: v for k, v in saved["config"].items() if k not in _RESUME_FREE}}
-    theirs["augment"] = {**_LEGACY_AUGMENT, **theirs.get("augment", {})}
-    changed = sorted(k for k in same if same[k] != theirs.get(k))
+    changed = changed_settings(cfg, saved["config"])
     if changed:
         raise ValueError(f"{path} was written with other settings ({', '.join(changed)}); "
                          "resume with the original command or choose another --out")

@@ -171,6 +171,9 @@ def test_run_trains_evaluates_times_and_resumes(tiny_dataset, tmp_path, capsys, 
 
     main(argv)  # the same command again: nothing to train, nothing to redo
     assert "up to date, skipped" in capsys.readouterr().out
+    for changed in (["--epochs", "2"], ["--force", "--zero-init-residual"]):  # never skipped, never resumed
+        with pytest.raises(SystemExit, match=r"resnet18 run with other settings \((epochs|zero_init_residual)\)"):
+            main([*argv, *changed])
 
     (out / "resnet18.json").unlink()
     main(["summarise", "--runs", str(runs), "--out", str(out), "--audit", str(tmp_path / "no-audit.json")])
@@ -219,7 +222,7 @@ def test_unknown_arch_is_refused_and_vgg16_bn_is_an_alias():
 
 def test_epochs_for_sets_a_per_model_exception_and_refuses_a_malformed_one(monkeypatch, tmp_path):
     trained = {}
-    monkeypatch.setattr(compare, "train_arch", lambda cfg, arch, runs, command: trained.setdefault(arch, cfg.epochs))
+    monkeypatch.setattr(compare, "train_arch", lambda cfg, command: trained.setdefault(cfg.arch, cfg.epochs))
     monkeypatch.setattr(compare, "summarise_run", lambda *args: "result.json")
     main(["run", "--archs", "resnet18", "vgg16_bn", "--epochs", "7", "--epochs-for", "vgg16_bn=2",
           "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out")])
