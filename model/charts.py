@@ -6,7 +6,8 @@ from typing import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-_FONT = dict(family="Source Sans Pro, sans-serif", size=14)
+#: The app's chart font (Streamlit's own), shared by every chart module.
+FONT = dict(family="Source Sans Pro, sans-serif", size=14)
 
 
 def probability_bars(names: Sequence[str], probabilities: np.ndarray, highlight: int | None = None) -> go.Figure:
@@ -20,7 +21,7 @@ def probability_bars(names: Sequence[str], probabilities: np.ndarray, highlight:
     ))
     fig.update_layout(
         xaxis=dict(title="probability (%)", range=[0, 100]), yaxis=dict(autorange="reversed"),
-        height=60 + 45 * len(names), margin=dict(l=10, r=10, t=10, b=40), font=_FONT,
+        height=60 + 45 * len(names), margin=dict(l=10, r=10, t=10, b=40), font=FONT,
     )
     return fig
 
@@ -34,7 +35,7 @@ def confusion_matrix_heatmap(matrix: Sequence[Sequence[int]], names: Sequence[st
     ))
     fig.update_layout(
         xaxis_title="predicted", yaxis_title="true", yaxis=dict(autorange="reversed"),
-        height=380, margin=dict(l=10, r=10, t=10, b=40), font=_FONT,
+        height=380, margin=dict(l=10, r=10, t=10, b=40), font=FONT,
     )
     return fig
 
@@ -54,7 +55,7 @@ def training_curves(history: Sequence[dict]) -> go.Figure:
     fig.update_layout(
         xaxis_title="epoch", yaxis=dict(title="loss"),
         yaxis2=dict(title="accuracy", overlaying="y", side="right", range=[0, 1]),
-        height=380, margin=dict(l=10, r=10, t=10, b=40), font=_FONT, legend=dict(orientation="h", y=1.12),
+        height=380, margin=dict(l=10, r=10, t=10, b=40), font=FONT, legend=dict(orientation="h", y=1.12),
     )
     return fig
 
@@ -71,7 +72,7 @@ def reliability_diagram(bins: dict) -> go.Figure:
                                                 "<extra></extra>"))
     fig.update_layout(xaxis=dict(title="confidence of the top class", range=[0, 1.02]),
                       yaxis=dict(title="share correct", range=[0, 1.02]),
-                      height=380, margin=dict(l=10, r=10, t=10, b=40), font=_FONT, legend=dict(orientation="h", y=1.1))
+                      height=380, margin=dict(l=10, r=10, t=10, b=40), font=FONT, legend=dict(orientation="h", y=1.1))
     return fig
 
 
@@ -82,7 +83,7 @@ def class_balance(counts: dict[str, dict[str, int]], names: dict[str, str]) -> g
         fig.add_trace(go.Bar(name=split, x=[names.get(c, c) for c in per_class], y=list(per_class.values()),
                              text=list(per_class.values()), textposition="auto"))
     fig.update_layout(barmode="group", yaxis_title="images", height=340,
-                      margin=dict(l=10, r=10, t=10, b=40), font=_FONT, legend=dict(orientation="h", y=1.12))
+                      margin=dict(l=10, r=10, t=10, b=40), font=FONT, legend=dict(orientation="h", y=1.12))
     return fig
 
 
@@ -100,7 +101,7 @@ def full_versus_clean(full: dict, clean: dict) -> go.Figure:
     low = min(min(full["accuracy_ci95"][0], clean["accuracy_ci95"][0]),
               min(full["macro_f1_ci95"][0], clean["macro_f1_ci95"][0]))
     fig.update_layout(barmode="group", yaxis=dict(range=[max(0.0, low - 0.05), 1.0], tickformat=".0%"),
-                      height=340, margin=dict(l=10, r=10, t=10, b=40), font=_FONT,
+                      height=340, margin=dict(l=10, r=10, t=10, b=40), font=FONT,
                       legend=dict(orientation="h", y=1.12))
     return fig
 
@@ -117,6 +118,6 @@ def slice_probabilities(names: Sequence[str], probabilities: np.ndarray, current
     fig.add_vline(x=current, line_dash="dot", line_color="#555")
     fig.update_layout(
         xaxis_title=axis_title, yaxis=dict(title="probability (%)", range=[0, 100]),
-        height=320, margin=dict(l=10, r=10, t=10, b=40), font=_FONT, legend=dict(orientation="h", y=1.15),
+        height=320, margin=dict(l=10, r=10, t=10, b=40), font=FONT, legend=dict(orientation="h", y=1.15),
     )
     return fig

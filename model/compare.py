@@ -36,6 +36,7 @@ from .evaluate import DEFAULT_AUDIT, evaluate
 from .factory import available_models, count_parameters
 from .inference import DEFAULT_CHECKPOINT, WEIGHTS_DIR, load_classifier
 from .latency import device_description, measure_cpu_latency, torch_threads
+from .resume import changed_settings
 
 ARCH_ALIASES = {"vgg16_bn": "vgg16"}  # the factory's "vgg16" is torchvision's vgg16_bn
 RUN_INFO = "compare.json"  # beside a run's checkpoint: the command and machine that trained it
@@ -136,7 +137,7 @@ def refuse_other_settings(cfg: train.TrainConfig) -> None:
         ComparisonFileError: naming the settings that differ.
     """
     saved = _read_json(Path(cfg.out) / "config.json")
-    changed = train.changed_settings(cfg, saved) if saved else []
+    changed = changed_settings(cfg, saved) if saved else []
     if changed:
         raise ComparisonFileError(
             f"{cfg.out} holds a {cfg.arch} run with other settings ({', '.join(changed)}): "

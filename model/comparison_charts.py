@@ -12,9 +12,9 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
+from .charts import FONT
 from .comparison import ComparisonResult
 
-_FONT = dict(family="Source Sans Pro, sans-serif", size=14)
 _MARGIN = dict(l=10, r=10, t=40, b=40)
 _PALETTE = qualitative.D3
 
@@ -47,7 +47,7 @@ def headline_bars(results: Sequence[ComparisonResult]) -> go.Figure:
                                            "%{customdata[1]:.2%}<extra></extra>"))
     low = min(min(r.accuracy_ci95[0], r.macro_f1_ci95[0]) for r in results)
     fig.update_layout(barmode="group", yaxis=dict(range=[max(0.0, low - 0.05), 1.0], tickformat=".0%"),
-                      height=380, margin=_MARGIN, font=_FONT, legend=_legend())
+                      height=380, margin=_MARGIN, font=FONT, legend=_legend())
     return fig
 
 
@@ -66,7 +66,7 @@ def accuracy_vs_latency(results: Sequence[ComparisonResult]) -> go.Figure:
                           "<br>%{customdata[0]:.1f} M parameters<extra></extra>"))
     fig.update_layout(xaxis=dict(title="CPU milliseconds per image (batch 1, 2 threads)", rangemode="tozero"),
                       yaxis=dict(title="accuracy on Testing", tickformat=".0%"), showlegend=False,
-                      height=420, margin=_MARGIN, font=_FONT)
+                      height=420, margin=_MARGIN, font=FONT)
     return fig
 
 
@@ -78,7 +78,7 @@ def recall_heatmap(results: Sequence[ComparisonResult]) -> go.Figure:
         z=z, x=results[0].class_names, y=[r.display_name for r in results], colorscale="Blues", zmin=0, zmax=1,
         text=[[f"{v:.2%}" for v in row] for row in z], texttemplate="%{text}", showscale=False,
         hovertemplate="%{y}, %{x}: recall %{z:.2%}<extra></extra>"))
-    fig.update_layout(yaxis=dict(autorange="reversed"), height=120 + 50 * len(results), margin=_MARGIN, font=_FONT)
+    fig.update_layout(yaxis=dict(autorange="reversed"), height=120 + 50 * len(results), margin=_MARGIN, font=FONT)
     return fig
 
 
@@ -96,7 +96,7 @@ def confusion_matrices(results: Sequence[ComparisonResult]) -> go.Figure:
         fig.update_xaxes(title_text="predicted", tickangle=-45, row=1, col=col)
     fig.update_yaxes(autorange="reversed")
     fig.update_yaxes(title_text="true", row=1, col=1)
-    fig.update_layout(height=420, margin=dict(l=10, r=10, t=40, b=80), font=_FONT)
+    fig.update_layout(height=420, margin=dict(l=10, r=10, t=40, b=80), font=FONT)
     return fig
 
 
@@ -120,7 +120,7 @@ def roc_curves(results: Sequence[ComparisonResult]) -> go.Figure:
                               "<br>found %{y:.1%}<extra></extra>"), row=row, col=col)
     fig.update_xaxes(title_text="false-positive rate", range=[0, 1])
     fig.update_yaxes(title_text="true-positive rate", range=[0, 1.02])
-    fig.update_layout(height=330 * rows + 60, margin=_MARGIN, font=_FONT, legend=_legend())
+    fig.update_layout(height=330 * rows + 60, margin=_MARGIN, font=FONT, legend=_legend())
     return fig
 
 
@@ -138,7 +138,7 @@ def training_curves(results: Sequence[ComparisonResult]) -> go.Figure:
                 hovertemplate=f"{r.display_name}, epoch %{{x}}: %{{y:.3f}}<extra></extra>"), row=1, col=col)
     fig.update_xaxes(title_text="epoch")
     fig.update_yaxes(range=[0, 1], tickformat=".0%", row=1, col=1)
-    fig.update_layout(height=400, margin=_MARGIN, font=_FONT, legend=_legend())
+    fig.update_layout(height=400, margin=_MARGIN, font=FONT, legend=_legend())
     return fig
 
 

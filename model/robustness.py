@@ -8,7 +8,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from .catalog import ARCH_NAMES
-from .charts import _FONT
+from .charts import FONT
 from .stress import DEFAULT_OUT
 
 #: A model calling more than this share of Testing one class has collapsed (the largest true class is ~31%).
@@ -41,7 +41,7 @@ def robustness_heatmap(report: dict) -> go.Figure:
         hovertemplate="%{x}, %{y}: %{z:.2f}%<extra></extra>",
     ))
     fig.update_layout(yaxis=dict(autorange="reversed"), height=90 + 32 * len(shifts),
-                      margin=dict(l=10, r=10, t=10, b=40), font=_FONT)
+                      margin=dict(l=10, r=10, t=10, b=40), font=FONT)
     return fig
 
 

@@ -24,11 +24,12 @@ from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
 from .augment import AugmentConfig, augment_batch, augment_settings
-from .checkpoint import atomic_write, load_checkpoint, load_training_state, save_checkpoint, save_training_state
+from .checkpoint import atomic_write, load_checkpoint, save_checkpoint, save_training_state
 from .audit import validation_split
 from .data import cache_dir_arg, cached_decode, index_folder, training_folder
 from .factory import count_parameters, create_model, to_channels_last
 from .preprocess import PreprocessSpec, uint8_to_float
+from .resume import resume
 
 
 @dataclass
@@ -248,44 +249,6 @@ def run(cfg: TrainConfig) -> Path:
             "generator": gen.get_state(), "torch_rng": torch.get_rng_state(), "config": asdict(cfg),
         })
     return out / "best.safetensors"
-
-
-# Settings that may differ between the interrupted run and its resumption.
-_RESUME_FREE = {"out", "device", "cache_dir", "data"}
-# Settings added after some runs were written, as those runs had them.
-_LEGACY = {"zero_init_residual": False}
-_LEGACY_AUGMENT = {"vflip": 0.0, "rot90": 0.0}
-
-
-def changed_settings(cfg: TrainConfig, saved: dict) -> list[str]:
-    """Settings in which a run's saved config differs from ``cfg`` (where files live aside).
-
-    Args:
-        saved: the run's config as written (``config.json``, or inside ``last.pt``); settings
-            added after it was written count as they were then.
-    """
-    def comparable(config: dict) -> dict:
-        plain = json.loads(json.dumps(config))  # a tuple read back from JSON is a list
-        return {k: v for k, v in plain.items() if k not in _RESUME_FREE}
-
-    ours, theirs = comparable(asdict(cfg)), comparable({**_LEGACY, **saved})
-    theirs["augment"] = {**_LEGACY_AUGMENT, **theirs.get("augment", {})}
-    return sorted(k for k in ours if ours[k] != theirs.get(k))
-
-
-def resume(path: Path, cfg: TrainConfig, model, ema, optimizer, scheduler, gen) -> dict:
-    saved = load_training_state(path)
-    changed = changed_settings(cfg, saved["config"])
-    if changed:
-        raise ValueError(f"{path} was written with other settings ({', '.join(changed)}); "
-                         "resume with the original command or choose another --out")
-    model.load_state_dict(saved["model"])
-    ema.load_state_dict(saved["ema"])
-    optimizer.load_state_dict(saved["optimizer"])
-    scheduler.load_state_dict(saved["scheduler"])
-    gen.set_state(saved["generator"])
-    torch.set_rng_state(saved["torch_rng"])
-    return {"epoch": saved["epoch"], "history": saved["history"], "best": saved["best"]}
 
 
 def parse_args(argv: list[str] | None = None) -> TrainConfig:

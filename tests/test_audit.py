@@ -1,6 +1,5 @@
 import json
 
-import numpy as np
 from PIL import Image, ImageFilter
 
 from model.audit import audit, main

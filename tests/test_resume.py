@@ -1,0 +1,21 @@
+from dataclasses import asdict
+
+from model.resume import changed_settings
+from model.train import TrainConfig
+
+
+def test_only_real_setting_changes_count():
+    cfg = TrainConfig(input_size=160, zero_init_residual=True)
+    saved = asdict(cfg)
+    saved["augment"] = {k: list(v) if isinstance(v, tuple) else v for k, v in saved["augment"].items()}
+    saved.update(out="elsewhere", data="/mnt/copy", device="cuda", cache_dir=None)  # where things live
+    assert changed_settings(cfg, saved) == []
+    saved.update(epochs=7, lr=1e-4)
+    assert changed_settings(cfg, saved) == ["epochs", "lr"]
+
+
+def test_settings_a_run_predates_count_as_they_were_then():
+    saved = asdict(TrainConfig())
+    del saved["zero_init_residual"], saved["augment"]["rot90"], saved["augment"]["vflip"]
+    assert changed_settings(TrainConfig(), saved) == []
+    assert changed_settings(TrainConfig(zero_init_residual=True), saved) == ["zero_init_residual"]
