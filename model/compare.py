@@ -16,8 +16,9 @@ command resumes: finished archs with an up-to-date result are skipped, an interr
 one resumes from its ``last.pt``; a run folder trained with other settings stops the
 command (naming them) rather than being skipped or resumed. ``summarise`` rebuilds result
 files from finished run folders (or, with ``--from-release``, from the model files in
-``model/weights``) without training. ``--bundle-small`` copies fp16 checkpoints of at most 25 MB (MobileNetV2,
-EfficientNet-B0) to ``model/weights/<arch>.safetensors`` so the app runs them live.
+``model/weights``) without training. ``--bundle-small`` copies fp16 checkpoints of at most
+25 MB (MobileNetV2, EfficientNet-B0) to ``model/weights/<arch>.safetensors`` so the app
+runs them live.
 """
 from __future__ import annotations
 
