@@ -42,7 +42,9 @@ from .resume import changed_settings
 
 ARCH_ALIASES = {"vgg16_bn": "vgg16"}  # the factory's "vgg16" is torchvision's vgg16_bn
 RUN_INFO = "compare.json"  # beside a run's checkpoint: the command and machine that trained it
-_PER_RUN = {"arch", "out", "data", "augment"}  # not shared flags: set per arch, or by --data
+# Not shared flags: set per arch, by --data, or kept out of the protocol (every arch learns
+# from the labels alone: no distillation).
+_PER_RUN = {"arch", "out", "data", "augment", "teachers", "distill_weight", "distill_temperature"}
 
 
 def canonical_arch(name: str) -> str:
@@ -189,7 +191,7 @@ def cmd_summarise(args: argparse.Namespace, command: str) -> None:
 
 
 def add_training_flags(parser: argparse.ArgumentParser) -> None:
-    """Every TrainConfig knob except arch/out/data/augment, with model.train's defaults."""
+    """Every TrainConfig knob but those in ``_PER_RUN``, with model.train's defaults."""
     for f in fields(train.TrainConfig):
         if f.name in _PER_RUN:
             continue

@@ -27,6 +27,7 @@ from .augment import AugmentConfig, augment_batch, augment_settings
 from .checkpoint import atomic_write, load_checkpoint, save_checkpoint, save_training_state
 from .audit import validation_split
 from .data import cache_dir_arg, cached_decode, index_folder, training_folder
+from .distill import Teacher
 from .factory import count_parameters, create_model, to_channels_last
 from .preprocess import PreprocessSpec, uint8_to_float
 from .resume import resume
@@ -56,6 +57,10 @@ class TrainConfig:
     # Fine-tune: start from another run's weights (same arch and classes), e.g. a
     # lower-resolution run continued at a higher input size.
     init_from: str | None = None
+    # Knowledge distillation (model.distill): teacher checkpoints, the soft term's share and temperature.
+    teachers: list[str] = field(default_factory=list)
+    distill_weight: float = 0.5
+    distill_temperature: float = 2.0
     device: str = "auto"
     precision: str = "auto"  # auto: bf16 on CUDA, fp32 on CPU (faster here: benchmarks/train_step.py)
     cache_dir: str | None = ".cache"
@@ -137,8 +142,9 @@ def evaluate_split(model, x: torch.Tensor, y: torch.Tensor, spec: PreprocessSpec
     return losses / len(x), correct / len(x)
 
 
-def train_one_epoch(model, ema, optimizer, scheduler, data: TrainData, spec: PreprocessSpec,
-                    cfg: TrainConfig, gen: torch.Generator, device: torch.device, desc: str) -> tuple[float, float]:
+def train_one_epoch(model, ema, optimizer, scheduler, data: TrainData, spec: PreprocessSpec, cfg: TrainConfig,
+                    gen: torch.Generator, device: torch.device, desc: str,
+                    teacher: Teacher | None = None) -> tuple[float, float]:
     """One pass over the shuffled training set; returns mean loss and accuracy."""
     model.train()
     aug = AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.augment.items()})
@@ -149,11 +155,13 @@ def train_one_epoch(model, ema, optimizer, scheduler, data: TrainData, spec: Pre
     for step in bar:
         idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
         raw = uint8_to_float(data.train_x[idx]).to(device)
-        batch = spec.normalise(augment_batch(raw, spec.input_size, aug, gen))
+        pictures = augment_batch(raw, spec.input_size, aug, gen)
         target = data.train_y[idx].to(device)
         with autocast_for(device, cfg.precision):
-            logits = model(batch.contiguous(memory_format=torch.channels_last)).float()
-        loss = F.cross_entropy(logits, target, label_smoothing=cfg.label_smoothing)
+            logits = model(spec.normalise(pictures).contiguous(memory_format=torch.channels_last)).float()
+            loss = F.cross_entropy(logits, target, label_smoothing=cfg.label_smoothing)
+            if teacher is not None:
+                loss = teacher.blend(loss, logits, pictures)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -218,6 +226,8 @@ def run(cfg: TrainConfig) -> Path:
     if steps == 0:
         raise ValueError(f"batch size {cfg.batch_size} exceeds the {len(data.train_x)} training images")
     model, ema, optimizer, scheduler = build(cfg, len(data.classes), steps, device)
+    teacher = (Teacher.from_checkpoints(cfg.teachers, data.classes, spec, device, cfg.distill_weight,
+                                        cfg.distill_temperature) if cfg.teachers else None)
     gen = torch.Generator().manual_seed(cfg.seed)
     state = {"epoch": 0, "history": [], "best": {"val_acc": -1.0, "val_loss": math.inf}}
     if (out / "last.pt").exists():
@@ -229,7 +239,7 @@ def run(cfg: TrainConfig) -> Path:
     for epoch in range(state["epoch"], cfg.epochs):
         started = time.perf_counter()
         tr_loss, tr_acc = train_one_epoch(model, ema, optimizer, scheduler, data, spec, cfg, gen, device,
-                                          desc=f"epoch {epoch + 1}/{cfg.epochs}")
+                                          desc=f"epoch {epoch + 1}/{cfg.epochs}", teacher=teacher)
         va_loss, va_acc = evaluate_split(ema, data.val_x, data.val_y, spec, device, cfg.precision)
         record = {"epoch": epoch + 1, "train_loss": tr_loss, "train_acc": tr_acc, "val_loss": va_loss,
                   "val_acc": va_acc, "seconds": time.perf_counter() - started}
@@ -257,7 +267,9 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         if f.name == "augment":
             continue
         flag = "--" + f.name.replace("_", "-")
-        if f.type == "bool" or isinstance(f.default, bool):
+        if f.name == "teachers":
+            parser.add_argument(flag, nargs="+", default=[], metavar="CHECKPOINT", help="distil from these")
+        elif f.type == "bool" or isinstance(f.default, bool):
             parser.add_argument(flag, action="store_true", help=f"default: {f.default}")
         else:
             kind = {"int": int, "float": float}.get(str(f.type), str)

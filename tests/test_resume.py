@@ -17,5 +17,7 @@ def test_only_real_setting_changes_count():
 def test_settings_a_run_predates_count_as_they_were_then():
     saved = asdict(TrainConfig())
     del saved["zero_init_residual"], saved["augment"]["rot90"], saved["augment"]["vflip"]
+    del saved["teachers"], saved["distill_weight"], saved["distill_temperature"]
     assert changed_settings(TrainConfig(), saved) == []
     assert changed_settings(TrainConfig(zero_init_residual=True), saved) == ["zero_init_residual"]
+    assert changed_settings(TrainConfig(teachers=["t.safetensors"]), saved) == ["teachers"]
