@@ -6,6 +6,8 @@ from typing import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from .numbers import percent
+
 #: The app's chart font (Streamlit's own), shared by every chart module.
 FONT = dict(family="Source Sans Pro, sans-serif", size=14)
 
@@ -16,8 +18,8 @@ def probability_bars(names: Sequence[str], probabilities: np.ndarray, highlight:
     colours = ["#d1495b" if i == highlight else "#8da9c4" for i in range(len(names))]
     fig = go.Figure(go.Bar(
         x=[float(p) * 100 for p in probabilities], y=list(names), orientation="h",
-        marker_color=colours, text=[f"{p:.1%}" for p in probabilities], textposition="auto",
-        hovertemplate="%{y}: %{x:.2f}%<extra></extra>",
+        marker_color=colours, text=[percent(p, 1) for p in probabilities], textposition="auto",
+        hovertext=[percent(p) for p in probabilities], hovertemplate="%{y}: %{hovertext}<extra></extra>",
     ))
     fig.update_layout(
         xaxis=dict(title="probability (%)", range=[0, 100]), yaxis=dict(autorange="reversed"),
@@ -97,7 +99,8 @@ def full_versus_clean(full: dict, clean: dict) -> go.Figure:
             name=f"{label} (n={m['n_images']})", x=["accuracy", "macro F1"], y=values, marker_color=colour,
             error_y=dict(type="data", symmetric=False, array=[hi - v for v, (_, hi) in zip(values, intervals)],
                          arrayminus=[v - lo for v, (lo, _) in zip(values, intervals)]),
-            text=[f"{v:.2%}" for v in values], textposition="inside"))
+            text=[percent(v) for v in values], textposition="inside",
+            hovertemplate=f"{label}, %{{x}}: %{{text}}<extra></extra>"))
     low = min(min(full["accuracy_ci95"][0], clean["accuracy_ci95"][0]),
               min(full["macro_f1_ci95"][0], clean["macro_f1_ci95"][0]))
     fig.update_layout(barmode="group", yaxis=dict(range=[max(0.0, low - 0.05), 1.0], tickformat=".0%"),

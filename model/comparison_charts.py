@@ -14,6 +14,7 @@ from plotly.subplots import make_subplots
 
 from .charts import FONT
 from .comparison import ComparisonResult
+from .numbers import fixed, percent, percent_range
 
 _MARGIN = dict(l=10, r=10, t=40, b=40)
 _PALETTE = qualitative.D3
@@ -41,10 +42,9 @@ def headline_bars(results: Sequence[ComparisonResult]) -> go.Figure:
         intervals = [getattr(r, f"{key}_ci95") for r in results]
         fig.add_trace(go.Bar(name=label, x=names, y=values, marker_color=shade, error_y=_error(values, intervals),
                              # labels at the foot of each bar, clear of the error bar at its top
-                             text=[f"{v:.2%}" for v in values], textposition="inside", insidetextanchor="start",
-                             customdata=intervals,
-                             hovertemplate=f"%{{x}}<br>{label} %{{y:.2%}}<br>95%: %{{customdata[0]:.2%}}–"
-                                           "%{customdata[1]:.2%}<extra></extra>"))
+                             text=[percent(v) for v in values], textposition="inside", insidetextanchor="start",
+                             customdata=[percent_range(*ci) for ci in intervals],
+                             hovertemplate=f"%{{x}}<br>{label} %{{text}}<br>95%: %{{customdata}}<extra></extra>"))
     low = min(min(r.accuracy_ci95[0], r.macro_f1_ci95[0]) for r in results)
     fig.update_layout(barmode="group", yaxis=dict(range=[max(0.0, low - 0.05), 1.0], tickformat=".0%"),
                       height=380, margin=_MARGIN, font=FONT, legend=_legend())
@@ -62,7 +62,7 @@ def accuracy_vs_latency(results: Sequence[ComparisonResult]) -> go.Figure:
             marker=dict(size=[12 + 48 * math.sqrt(r.parameters / largest)], color=colour(i), opacity=0.75,
                         line=dict(width=1, color="#333")),
             customdata=[[r.parameters / 1e6]],
-            hovertemplate=f"{r.display_name}<br>%{{x:.1f}} ms per image<br>accuracy %{{y:.2%}}"
+            hovertemplate=f"{r.display_name}<br>%{{x:.1f}} ms per image<br>accuracy {percent(r.accuracy)}"
                           "<br>%{customdata[0]:.1f} M parameters<extra></extra>"))
     fig.update_layout(xaxis=dict(title="CPU milliseconds per image (batch 1, 2 threads)", rangemode="tozero"),
                       yaxis=dict(title="accuracy on Testing", tickformat=".0%"), showlegend=False,
@@ -76,8 +76,8 @@ def recall_heatmap(results: Sequence[ComparisonResult]) -> go.Figure:
     z = [[r.per_class[c]["recall"] for c in classes] for r in results]
     fig = go.Figure(go.Heatmap(
         z=z, x=results[0].class_names, y=[r.display_name for r in results], colorscale="Blues", zmin=0, zmax=1,
-        text=[[f"{v:.2%}" for v in row] for row in z], texttemplate="%{text}", showscale=False,
-        hovertemplate="%{y}, %{x}: recall %{z:.2%}<extra></extra>"))
+        text=[[percent(v) for v in row] for row in z], texttemplate="%{text}", showscale=False,
+        hovertemplate="%{y}, %{x}: recall %{text}<extra></extra>"))
     fig.update_layout(yaxis=dict(autorange="reversed"), height=120 + 50 * len(results), margin=_MARGIN, font=FONT)
     return fig
 
@@ -191,7 +191,7 @@ def diagnose_model_note(results: Sequence[ComparisonResult], arch: str, input_si
     if match is None or (match.input_size == input_size and math.isclose(match.accuracy, accuracy)):
         return None
     return (f"The {match.display_name} on the Diagnose page is a later version of the one compared here: "
-            f"it was trained further at {input_size}×{input_size} px and scores {accuracy:.2%} on the same test "
+            f"it was trained further at {input_size}×{input_size} px and scores {percent(accuracy)} on the same test "
             "images (see the Model card). The comparison keeps the version trained like every other network.")
 
 
@@ -200,17 +200,17 @@ def _duration(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{max(minutes, 1)} min"
 
 
-def _interval(value: float, ci: Sequence[float], fmt: str) -> str:
-    return f"{value:{fmt}} ({ci[0]:{fmt}}–{ci[1]:{fmt}})"
+def _interval(value: float, ci: Sequence[float], write) -> str:
+    return f"{write(value)} ({write(ci[0])}–{write(ci[1])})"
 
 
 def summary_rows(results: Sequence[ComparisonResult]) -> list[dict]:
     """One table row per model, every figure formatted for reading (intervals are bootstrap 95%)."""
     return [{
         "model": r.display_name,
-        "accuracy (95% interval)": _interval(r.accuracy, r.accuracy_ci95, ".2%"),
-        "macro F1 (95% interval)": _interval(r.macro_f1, r.macro_f1_ci95, ".4f"),
-        "accuracy, clean subset": f"{r.clean['accuracy']:.2%}" if r.clean else "—",
+        "accuracy (95% interval)": _interval(r.accuracy, r.accuracy_ci95, percent),
+        "macro F1 (95% interval)": _interval(r.macro_f1, r.macro_f1_ci95, fixed),
+        "accuracy, clean subset": percent(r.clean["accuracy"]) if r.clean else "—",
         "CPU ms / image": f"{r.latency['ms_per_image_batch1']:.1f}",
         "images / s (batch 32)": f"{r.latency['images_per_second_batch32']:.0f}",
         "parameters": f"{r.parameters / 1e6:.1f} M",

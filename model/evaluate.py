@@ -18,6 +18,7 @@ from .checkpoint import atomic_write, load_checkpoint, save_checkpoint
 from .data import ImageFolderIndex, decode_all, index_folder
 from .inference import DEFAULT_CHECKPOINT, WEIGHTS_DIR, Classifier, load_classifier
 from .metrics import classification_metrics, headline_with_ci, roc_curve_points
+from .numbers import fixed
 from .preprocess import uint8_to_float
 
 DEFAULT_AUDIT = WEIGHTS_DIR / "audit.json"
@@ -105,6 +106,12 @@ def store_in_checkpoint(checkpoint: str | Path, metrics: dict) -> None:
     save_checkpoint(checkpoint, state, meta)
 
 
+def _with_ci(metrics: dict, key: str) -> str:
+    """A figure and its 95% interval, cut to 4 decimals (model.numbers)."""
+    low, high = metrics[f"{key}_ci95"]
+    return f"{fixed(metrics[key])} [{fixed(low)}, {fixed(high)}]"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
@@ -121,16 +128,13 @@ def main(argv: list[str] | None = None) -> None:
     atomic_write(out, lambda tmp: Path(tmp).write_text(json.dumps(metrics, indent=2)))
     if args.store:
         store_in_checkpoint(args.checkpoint, metrics)
-    print(f"accuracy {metrics['accuracy']:.4f} [{metrics['accuracy_ci95'][0]:.4f}, {metrics['accuracy_ci95'][1]:.4f}]"
-          f"  balanced {metrics['balanced_accuracy']:.4f}  "
-          f"macro-F1 {metrics['macro_f1']:.4f} [{metrics['macro_f1_ci95'][0]:.4f}, {metrics['macro_f1_ci95'][1]:.4f}]"
-          f"  ROC-AUC {metrics['macro_roc_auc_ovr']:.4f}  "
-          f"ECE {metrics['ece']:.4f}  n={metrics['n_images']}  {metrics['images_per_second']:.1f} img/s")
+    print(f"accuracy {_with_ci(metrics, 'accuracy')}  balanced {fixed(metrics['balanced_accuracy'])}  "
+          f"macro-F1 {_with_ci(metrics, 'macro_f1')}  ROC-AUC {fixed(metrics['macro_roc_auc_ovr'])}  "
+          f"ECE {fixed(metrics['ece'])}  n={metrics['n_images']}  {metrics['images_per_second']:.1f} img/s")
     if "clean" in metrics:
         c = metrics["clean"]
-        print(f"clean subset (no duplicate in Training): accuracy {c['accuracy']:.4f} "
-              f"[{c['accuracy_ci95'][0]:.4f}, {c['accuracy_ci95'][1]:.4f}]  macro-F1 {c['macro_f1']:.4f} "
-              f"[{c['macro_f1_ci95'][0]:.4f}, {c['macro_f1_ci95'][1]:.4f}]  n={c['n_images']}")
+        print(f"clean subset (no duplicate in Training): accuracy {_with_ci(c, 'accuracy')}  "
+              f"macro-F1 {_with_ci(c, 'macro_f1')}  n={c['n_images']}")
     print(f"confusion matrix (rows = truth {metrics['classes']}): {metrics['confusion_matrix']}")
     print(f"wrote {out}")
 

@@ -23,6 +23,7 @@ from PIL import Image, ImageDraw
 from .checkpoint import atomic_write, load_checkpoint, read_metadata, save_checkpoint
 from .data import cache_dir_arg, cached_decode, index_folder
 from .inference import Classifier, load_classifier
+from .numbers import percent
 from .ood import FeatureGuard, fit_guard, split_guard_tensors
 from .preprocess import uint8_to_float
 from .scan import OTHER_IMAGING_MODALITIES, Scan, load_scan
@@ -206,9 +207,10 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(args.out) if args.out else Path(args.checkpoint).with_suffix(".ood.json")
     atomic_write(out, lambda tmp: Path(tmp).write_text(json.dumps(report, indent=1)))
     print(f"OOD images rejected: {report['ood_rejected']}/{report['ood_images']} "
-          f"({report['ood_rejected_rate']:.1%}; {report['ood_rejected_by_pixels']} by the pixel checks, "
-          f"{report['ood_rejected_by_file_tags']} DICOMs by their Modality tag); Testing MRIs rejected: {report['testing_rejected']}/"
-          f"{report['testing_images']} ({report['testing_rejected_rate']:.2%})")
+          f"({percent(report['ood_rejected_rate'], 1)}; {report['ood_rejected_by_pixels']} by the pixel checks, "
+          f"{report['ood_rejected_by_file_tags']} DICOMs by their Modality tag); "
+          f"Testing MRIs rejected: {report['testing_rejected']}/{report['testing_images']} "
+          f"({percent(report['testing_rejected_rate'])})")
     print(f"wrote {out}")
 
 

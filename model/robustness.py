@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 
 from .catalog import ARCH_NAMES
 from .charts import FONT
+from .numbers import percent
 from .stress import DEFAULT_OUT
 
 #: A model calling more than this share of Testing one class has collapsed (the largest true class is ~31%).
@@ -33,12 +34,12 @@ def robustness_heatmap(report: dict) -> go.Figure:
     for shift in shifts:
         row = [report["models"][k]["results"][shift] for k in keys]
         z.append([r["accuracy"] * 100 for r in row])
-        text.append([f"{r['accuracy']:.2%}" + (" ⚠ one class" if r["largest_share"] > COLLAPSED_ABOVE else "")
+        text.append([percent(r["accuracy"]) + (" ⚠ one class" if r["largest_share"] > COLLAPSED_ABOVE else "")
                      for r in row])
     fig = go.Figure(go.Heatmap(
         z=z, x=[model_label(report, k) for k in keys], y=shifts, text=text, texttemplate="%{text}",
         colorscale="RdYlGn", zmin=25, zmax=100, colorbar=dict(title="accuracy %"),
-        hovertemplate="%{x}, %{y}: %{z:.2f}%<extra></extra>",
+        hovertemplate="%{x}, %{y}: %{text}<extra></extra>",
     ))
     fig.update_layout(yaxis=dict(autorange="reversed"), height=90 + 32 * len(shifts),
                       margin=dict(l=10, r=10, t=10, b=40), font=FONT)
@@ -55,13 +56,13 @@ def robustness_summary(report: dict, key: str) -> str:
         named = [(n, r) for n, r in results.items() if kinds.get(n) == kind]
         return min(named, key=lambda item: item[1]["accuracy"]) if named else None
 
-    parts = [f"{model_label(report, key)} scores {base:.2%} on the unchanged images" if base is not None
+    parts = [f"{model_label(report, key)} scores {percent(base)} on the unchanged images" if base is not None
              else model_label(report, key)]
     scanner, orientation = worst("scanner"), worst("orientation")
     if scanner:
-        parts.append(f"its weakest scanner-like change is “{scanner[0]}” at {scanner[1]['accuracy']:.2%}")
+        parts.append(f"its weakest scanner-like change is “{scanner[0]}” at {percent(scanner[1]['accuracy'])}")
     if orientation:
-        parts.append(f"turned slices (“{orientation[0]}”) get {orientation[1]['accuracy']:.2%}")
+        parts.append(f"turned slices (“{orientation[0]}”) get {percent(orientation[1]['accuracy'])}")
     collapsed = [n for n, r in results.items() if r["largest_share"] > COLLAPSED_ABOVE]
     tail = (f" Under {', '.join(f'“{n}”' for n in collapsed)} it calls more than {COLLAPSED_ABOVE:.0%} of "
             "the images one class: it has stopped looking." if collapsed

@@ -33,6 +33,7 @@ from .evaluate import DEFAULT_AUDIT, load_clean_names
 from .inference import WEIGHTS_DIR, Classifier, bundled_checkpoints, load_classifier
 from .latency import cpu_model
 from .metrics import bootstrap_ci
+from .numbers import fixed
 from .shifts import SHIFTS, Shift, shift_by_name
 
 DEFAULT_OUT = WEIGHTS_DIR / "stress.json"
@@ -93,8 +94,8 @@ def stress_model(clf: Classifier, greys: Sequence[Image.Image], labels: np.ndarr
         results[shift.name] = shift_report(labels, np.concatenate(probs), problems, clean, clf.classes)
         results[shift.name]["seconds"] = time.perf_counter() - started
         r = results[shift.name]
-        print(f"  {shift.name:22s} accuracy {r['accuracy']:.4f}  macro-F1 {r['macro_f1']:.4f}  "
-              f"largest share {r['largest_share']:.2f}  rejected {r['rejected_share']:.3f}", flush=True)
+        print(f"  {shift.name:22s} accuracy {fixed(r['accuracy'])}  macro-F1 {fixed(r['macro_f1'])}  "
+              f"largest share {fixed(r['largest_share'], 2)}  rejected {fixed(r['rejected_share'], 3)}", flush=True)
     return results
 
 

@@ -5,6 +5,7 @@ from model import DISPLAY_NAMES
 from model.catalog import DUPLICATES_DIR, bundled_samples, model_report
 from model.charts import class_balance, full_versus_clean, reliability_diagram
 from model.inference import UNSURE_BELOW
+from model.numbers import fixed, percent, percent_range
 from model.robustness import load_stress_report, robustness_heatmap, robustness_summary
 
 report = st.cache_resource(model_report)()
@@ -39,32 +40,31 @@ if audit:
         left.image(str(DUPLICATES_DIR / pair["a_thumbnail"]), caption=pair["a"])
         right.image(str(DUPLICATES_DIR / pair["b_thumbnail"]), caption=pair["b"])
         info.markdown(f"**{pair['kind']} duplicate**  \nhash distance {pair['hash_distance']} of 64 bits, "
-                      f"pixel correlation {pair['correlation']:.3f}")
+                      f"pixel correlation {fixed(pair['correlation'], 3)}")
 
 clean = metrics.get("clean")
 if clean and clean.get("n_images"):
     st.subheader("Full versus clean test figures")
     st.plotly_chart(full_versus_clean(metrics, clean), width="stretch")
     st.markdown(f"On the {clean['n_images']} Testing images with no twin in Training the model scores "
-                f"{clean['accuracy']:.2%} (95% interval {clean['accuracy_ci95'][0]:.2%}–"
-                f"{clean['accuracy_ci95'][1]:.2%}). This is the figure to quote. Few no-tumour images stay "
-                "clean, so it says little about that class.")
+                f"{percent(clean['accuracy'])} (95% interval {percent_range(*clean['accuracy_ci95'])}). "
+                "This is the figure to quote. Few no-tumour images stay clean, so it says little about that class.")
 
 if "reliability" in metrics:
     st.subheader("Can the confidence be trusted?")
     st.plotly_chart(reliability_diagram(metrics["reliability"]), width="stretch")
     calibration = meta.get("calibration")
     st.markdown(
-        f"Expected calibration error on Testing: **{metrics['ece']:.4f}** (0 is perfect). "
-        + (f"A temperature of {meta['temperature']:.3f}, fitted on the validation split, rescales the raw "
-           f"scores (validation ECE {calibration['validation_ece_before']:.4f} → "
-           f"{calibration['validation_ece_after']:.4f}). " if calibration else "")
+        f"Expected calibration error on Testing: **{fixed(metrics['ece'])}** (0 is perfect). "
+        + (f"A temperature of {fixed(meta['temperature'], 3)}, fitted on the validation split, rescales the raw "
+           f"scores (validation ECE {fixed(calibration['validation_ece_before'])} → "
+           f"{fixed(calibration['validation_ece_after'])}). " if calibration else "")
         + "Points on the diagonal mean that a stated 90% is right 9 times in 10.")
     binary = metrics.get("tumour_vs_no_tumour")
     if binary:
-        st.markdown(f"**Tumour versus no tumour**: sensitivity {binary['sensitivity']:.2%} "
+        st.markdown(f"**Tumour versus no tumour**: sensitivity {percent(binary['sensitivity'])} "
                     f"({binary['missed_tumours']} of {binary['tumours']} tumours called normal), "
-                    f"specificity {binary['specificity']:.2%}. Missing a tumour is the costly error. "
+                    f"specificity {percent(binary['specificity'])}. Missing a tumour is the costly error. "
                     f"The Diagnose page names no class when the top probability is under {UNSURE_BELOW:.0%}.")
 
 ood = report.ood
@@ -75,7 +75,7 @@ if ood:
         f"and close to the training scans in the network's own feature space. It turned away "
         f"**{ood['ood_rejected']} of {ood['ood_images']}** pictures that are not brain MRIs (photos, drawings, "
         f"text, noise, CT and ultrasound DICOMs) and **{ood['testing_rejected']} of {ood['testing_images']:,}** "
-        f"real Testing MRIs ({ood['testing_rejected_rate']:.2%})."
+        f"real Testing MRIs ({percent(ood['testing_rejected_rate'])})."
         + (f" A DICOM file whose Modality tag names another kind of imaging (CT, ultrasound, X-ray…) is "
            f"refused on that alone: {ood['ood_rejected_by_pixels']} of the {ood['ood_images']} were caught "
            "by the picture checks, the rest only by their tag." if "ood_rejected_by_pixels" in ood else ""))

@@ -6,6 +6,7 @@ from model.gradcam import cam_library_loaded
 from model.catalog import model_report
 from model.charts import probability_bars, slice_probabilities
 from model.inference import UNSURE_BELOW, refusal_reason
+from model.numbers import percent
 from pages import sample_or_upload
 
 classifier = st.cache_resource(load_classifier)()
@@ -72,12 +73,13 @@ top = explanation.class_index
 if explanation.unsure:
     runner_up = int(explanation.probabilities.argsort()[-2])
     st.subheader("The model is unsure")
-    st.markdown(f"No class reaches {UNSURE_BELOW:.0%}: **{names[top]}** ({explanation.probabilities[top]:.1%}) "
-                f"and **{names[runner_up]}** ({explanation.probabilities[runner_up]:.1%}) are the closest. "
+    st.markdown(f"No class reaches {UNSURE_BELOW:.0%}: **{names[top]}** ({percent(explanation.probabilities[top], 1)}) "
+                f"and **{names[runner_up]}** ({percent(explanation.probabilities[runner_up], 1)}) are the closest. "
                 "Treat this image as unclassified.")
 else:
     st.subheader(f"Prediction: {names[top]}")
-    st.markdown(f"The network gives **{names[top]}** a probability of **{explanation.probabilities[top]:.1%}**.")
+    st.markdown(f"The network gives **{names[top]}** a probability of "
+                f"**{percent(explanation.probabilities[top], 1)}**.")
 
 left, right = st.columns(2)
 with left:

@@ -3,6 +3,7 @@ import streamlit as st
 
 from model.catalog import model_report
 from model.charts import confusion_matrix_heatmap, training_curves
+from model.numbers import cut, fixed, percent, percent_range
 
 report = st.cache_resource(model_report)()
 meta, metrics, history = report.metadata, report.metrics, report.history
@@ -13,18 +14,18 @@ st.markdown(f"**{report.provenance}.**" + (" No ImageNet or other pretrained wei
 
 if metrics:
     cols = st.columns(4)
-    cols[0].metric("Accuracy", f"{metrics['accuracy']:.2%}")
-    cols[1].metric("Balanced accuracy", f"{metrics['balanced_accuracy']:.2%}")
-    cols[2].metric("Macro F1", f"{metrics['macro_f1']:.4f}")
-    cols[3].metric("ROC-AUC (one-vs-rest)", f"{metrics['macro_roc_auc_ovr']:.4f}")
+    cols[0].metric("Accuracy", percent(metrics['accuracy']))
+    cols[1].metric("Balanced accuracy", percent(metrics['balanced_accuracy']))
+    cols[2].metric("Macro F1", fixed(metrics['macro_f1']))
+    cols[3].metric("ROC-AUC (one-vs-rest)", fixed(metrics['macro_roc_auc_ovr']))
     st.caption(f"On all {metrics['n_images']:,} images of the Kaggle Testing split, with bootstrap 95% "
-               f"intervals: accuracy {metrics['accuracy_ci95'][0]:.2%}–{metrics['accuracy_ci95'][1]:.2%}, "
-               f"macro F1 {metrics['macro_f1_ci95'][0]:.4f}–{metrics['macro_f1_ci95'][1]:.4f}.")
+               f"intervals: accuracy {percent_range(*metrics['accuracy_ci95'])}, "
+               f"macro F1 {fixed(metrics['macro_f1_ci95'][0])}–{fixed(metrics['macro_f1_ci95'][1])}.")
     st.markdown("Part of that split duplicates Training images: the **Data & evaluation** page shows the "
                 "leak and the figures on the clean subset.")
     st.subheader("Per class")
     st.dataframe(
-        [{"class": name, **{k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}}
+        [{"class": name, **{k: float(cut(v, 4)) if isinstance(v, float) else v for k, v in row.items()}}
          for name, row in zip(report.display_names, metrics["per_class"].values())],
         hide_index=True, width="stretch")
     st.markdown("*Recall* (sensitivity) is the share of that class the model finds; *specificity* is the "

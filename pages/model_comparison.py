@@ -8,6 +8,7 @@ from model.comparison import BUNDLE_LIMIT_BYTES, ComparisonFileError, comparison
 from model.comparison_charts import (accuracy_vs_latency, confusion_matrices, diagnose_model_note, headline_bars,
                                      protocol_warnings, recall_heatmap, roc_curves, summary_rows, training_curves)
 from model.inference import refusal_reason
+from model.numbers import percent
 from pages import sample_or_upload
 
 classifier = st.cache_resource(load_classifier)
@@ -111,9 +112,9 @@ for column, path, explanation in zip(st.columns(len(checkpoints)), checkpoints, 
         if problem:
             st.warning(f"Does not look like a brain MRI: {problem}. What it would say anyway:")
         elif explanation.unsure:
-            st.markdown(f"**Unsure** (top: {names[top]}, {explanation.probabilities[top]:.1%})")
+            st.markdown(f"**Unsure** (top: {names[top]}, {percent(explanation.probabilities[top], 1)})")
         else:
-            st.markdown(f"**{names[top]}** ({explanation.probabilities[top]:.1%})")
+            st.markdown(f"**{names[top]}** ({percent(explanation.probabilities[top], 1)})")
         st.plotly_chart(probability_bars(names, explanation.probabilities), width="stretch", key=f"bars-{path.stem}")
         st.image(explanation.overlay(image, 0.45), caption=f"Grad-CAM for “{names[top]}”", width="stretch")
 st.caption("Grad-CAM marks the regions that pushed each network towards its answer. Two models can agree on the "

@@ -1,13 +1,17 @@
 """Every page under streamlit's AppTest, on the bundled model and samples."""
 import io
+import json
 from pathlib import Path
 
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from model.numbers import percent
+
 from .conftest import synthetic_mri
 
+REPO = Path(__file__).resolve().parent.parent
 TIMEOUT = 120
 VERDICTS = ("Prediction:", "The model is unsure")
 
@@ -86,6 +90,9 @@ def test_model_card_renders_committed_results():
     assert "trained from scratch" in at.markdown[0].value
     labels = [m.label for m in at.metric]
     assert labels[:2] == ["Accuracy", "Balanced accuracy"]
+    # Figures are cut, never rounded up (model.numbers): 0.98856 reads 98.85%, not 98.86%.
+    metrics = json.loads((REPO / "model/weights/resnet50.metrics.json").read_text())
+    assert at.metric[0].value == percent(metrics["accuracy"])
     assert len(at.get("plotly_chart")) == 2  # confusion matrix and training curves
 
 

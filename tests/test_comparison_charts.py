@@ -104,3 +104,13 @@ def test_diagnose_model_note_only_when_the_app_model_differs(results):
     assert charts.diagnose_model_note(results, compared.arch, compared.input_size, compared.accuracy) is None
     note = charts.diagnose_model_note(results, compared.arch, 160, 0.9893)
     assert compared.display_name in note and "160×160 px" in note and "98.93%" in note
+
+
+def test_figures_are_cut_never_rounded_up():
+    raw = synthetic_result("resnet50")
+    raw.update(accuracy=0.988558352402746, accuracy_ci95=[0.9824370709382151, 0.9938977879481312])
+    result = ComparisonResult.from_dict(raw)
+    assert charts.summary_rows([result])[0]["accuracy (95% interval)"] == "98.85% (98.24%–99.38%)"
+    bars = charts.headline_bars([result]).data[0]
+    assert bars.text[0] == "98.85%" and bars.customdata[0] == "98.24–99.38%"
+    assert "98.85%" in charts.diagnose_model_note([result], "resnet50", 160, 0.988558352402746)
