@@ -21,8 +21,7 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 
-from .checkpoint import load_checkpoint
-from .factory import create_model, to_channels_last
+from .inference import Classifier
 from .preprocess import PreprocessSpec
 
 # Preprocessing settings a teacher must share with the student: its picture of the head.
@@ -65,25 +64,22 @@ class Teacher:
                              f"not {weight} and {temperature}")
         networks, specs = [], []
         for path in paths:
-            weights, meta = load_checkpoint(path, channels_last=True)
-            if list(meta["classes"]) != list(classes):
-                raise ValueError(f"teacher {path} has classes {meta['classes']}, the data has {list(classes)}")
-            teacher_spec = PreprocessSpec.from_dict(meta["preprocess"])
-            differ = [k for k in _SHARED_SPEC if getattr(teacher_spec, k) != getattr(spec, k)]
+            loaded = Classifier.from_checkpoint(path, batch_engine=False)  # the app's loader: guard tensors set aside
+            if loaded.classes != list(classes):
+                raise ValueError(f"teacher {path} has classes {loaded.classes}, the data has {list(classes)}")
+            differ = [k for k in _SHARED_SPEC if getattr(loaded.spec, k) != getattr(spec, k)]
             if differ:
                 raise ValueError(f"teacher {path} preprocesses otherwise ({', '.join(differ)})")
-            network = create_model(meta["arch"], len(classes))
-            network.load_state_dict({k: v for k, v in weights.items() if not k.startswith("ood.")})
-            networks.append(to_channels_last(network).to(device).eval().requires_grad_(False))
-            specs.append(teacher_spec)
+            networks.append(loaded.model.to(device).eval().requires_grad_(False))
+            specs.append(loaded.spec)
         return cls(networks, specs, weight, temperature)
 
     @torch.no_grad()
     def soft_targets(self, pictures: torch.Tensor) -> torch.Tensor:
         """Mean softened probabilities ``(N, C)`` of augmented ``(N, 1, H, W)`` pictures in [0, 1]."""
-        probs = [torch.softmax(net(spec.normalise(pictures).contiguous(memory_format=torch.channels_last))
-                               .float() / self.temperature, dim=1)
-                 for net, spec in zip(self.networks, self.specs)]
+        logits = [net(spec.normalise(pictures).contiguous(memory_format=torch.channels_last)).float()
+                  for net, spec in zip(self.networks, self.specs)]
+        probs = [torch.softmax(z / self.temperature, dim=1) for z in logits]
         return torch.stack(probs).mean(0)
 
     def blend(self, hard_loss: torch.Tensor, student_logits: torch.Tensor, pictures: torch.Tensor) -> torch.Tensor:

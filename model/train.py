@@ -29,6 +29,7 @@ from .audit import validation_split
 from .data import cache_dir_arg, cached_decode, index_folder, training_folder
 from .distill import Teacher
 from .factory import count_parameters, create_model, to_channels_last
+from .ood import split_guard_tensors
 from .preprocess import PreprocessSpec, uint8_to_float
 from .resume import resume
 
@@ -196,7 +197,7 @@ def load_initial_weights(model: torch.nn.Module, path: str, arch: str) -> None:
     weights, metadata = load_checkpoint(path)
     if metadata.get("arch") != arch:
         raise ValueError(f"--init-from {path} holds a {metadata.get('arch')!r}, not a {arch!r}")
-    weights = {k: v for k, v in weights.items() if not k.startswith("ood.")}  # release-time extras
+    weights, _guard = split_guard_tensors(weights)  # a release's "not an MRI" guard is no weight
     try:
         model.load_state_dict(weights)
     except RuntimeError as err:
