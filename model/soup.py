@@ -18,6 +18,10 @@ from pathlib import Path
 import torch
 
 from .checkpoint import CheckpointError, atomic_write, load_checkpoint, save_checkpoint
+from .ood import split_guard_tensors
+
+# Metadata that describes one trained or released network, never a mix of several.
+RELEASE_RECORDS = ("validation", "temperature", "calibration", "test_metrics", "ood")
 
 
 def average_state_dicts(state_dicts: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
@@ -42,13 +46,17 @@ def make_soup(runs: list[Path], out: Path) -> Path:
     ``init_from`` points at the last run, so the released history covers the whole path.
     """
     loaded = [load_checkpoint(run / "best.safetensors") for run in runs]
+    # A released checkpoint carries its "not an MRI" guard, fitted to its own features: weights only.
+    loaded = [(split_guard_tensors(tensors)[0], meta) for tensors, meta in loaded]
     arches = {meta["arch"] for _, meta in loaded}
     specs = {json.dumps(meta["preprocess"], sort_keys=True) for _, meta in loaded}
     if len(arches) != 1 or len(specs) != 1:
         raise CheckpointError(f"ingredients differ in architecture or preprocessing: {arches}")
     names = [str(run) for run in runs]
     metadata = {**loaded[-1][1], "soup_of": names}
-    metadata.pop("validation", None)  # the last run's validation record is not the soup's
+    # The last ingredient's measurements (and a release's calibration) are not the soup's.
+    for key in RELEASE_RECORDS:
+        metadata.pop(key, None)
     out.mkdir(parents=True, exist_ok=True)
     save_checkpoint(out / "best.safetensors", average_state_dicts([sd for sd, _ in loaded]), metadata)
     config = json.loads((runs[-1] / "config.json").read_text())

@@ -6,6 +6,7 @@ import torch
 
 from model.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from model.factory import create_model
+from model.ood import PREFIX
 from model.release import combined_history
 from model.soup import average_state_dicts, make_soup
 from tests.conftest import CLASSES, TINY_SPEC
@@ -54,3 +55,18 @@ def test_soup_folder_releases_like_a_run(tmp_path):
     # the released history covers the parent and the last ingredient, numbered on
     history = combined_history(tmp_path / "soup")
     assert [h["epoch"] for h in history] == [1, 2]
+
+
+def test_soup_takes_a_released_checkpoint_and_drops_what_belongs_to_it(tmp_path):
+    parent = write_run(tmp_path, "parent", 0)
+    released, child = write_run(tmp_path, "released", 1, parent), write_run(tmp_path, "child", 2, parent)
+    weights, meta = load_checkpoint(released / "best.safetensors")
+    guard = {PREFIX + "threshold": torch.tensor([3.0]), PREFIX + "pca_mean": torch.zeros(4)}
+    save_checkpoint(released / "best.safetensors", {**weights, **guard},
+                    {**meta, "temperature": 0.5, "calibration": {"ece": 0.1}, "test_metrics": {"accuracy": 0.9},
+                     "ood": {"threshold": 3.0}})
+    path = make_soup([child, released], tmp_path / "soup")
+    soup_weights, soup_meta = load_checkpoint(path)
+    assert not any(k.startswith(PREFIX) for k in soup_weights)  # the guard is fitted per network
+    assert soup_weights.keys() == weights.keys()
+    assert not {"temperature", "calibration", "test_metrics", "ood", "validation"} & soup_meta.keys()
