@@ -36,7 +36,9 @@ def combined_history(run: Path) -> list[dict]:
                                     f"but {base / 'history.json'} is missing")
         earlier = combined_history(base)
     offset = earlier[-1]["epoch"] if earlier else 0
-    return earlier + [{**h, "epoch": h["epoch"] + offset, "input_size": config["input_size"]} for h in history]
+    # A record that names its size already comes from a released history, which spans several stages.
+    return earlier + [{**h, "epoch": h["epoch"] + offset, "input_size": h.get("input_size", config["input_size"])}
+                      for h in history]
 
 
 def release(run: Path, name: str, data: Path, cache_dir: str, weights_dir: Path = WEIGHTS_DIR,

@@ -63,6 +63,12 @@ def test_fine_tune_starts_from_another_runs_weights_at_a_new_size(tiny_dataset, 
     # The released history covers both stages, numbered on, each with its input size.
     history = combined_history(tmp_path / "b")
     assert [(h["epoch"], h["input_size"]) for h in history] == [(1, 32), (2, 40)]
+    # A released history fine-tuned from again keeps each stage's own size.
+    (tmp_path / "a" / "history.json").write_text(json.dumps(history))
+    (tmp_path / "a" / "config.json").write_text(json.dumps({**json.loads(
+        (tmp_path / "a" / "config.json").read_text()), "input_size": 40, "init_from": None}))
+    assert [(h["epoch"], h["input_size"]) for h in combined_history(tmp_path / "b")] == [
+        (1, 32), (2, 40), (3, 40)]
 
 
 def test_fine_tune_refuses_another_architecture(tiny_dataset, tmp_path):
