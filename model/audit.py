@@ -174,6 +174,14 @@ def audit(root: str | Path, max_hash_distance: int = 8, min_correlation: float =
     return report
 
 
+def save_grey_thumbnail(source: Path, target: Path, side: int = 160) -> None:
+    """A grey JPEG of ``source`` that fits in ``side`` x ``side`` (for the Data & evaluation page)."""
+    with Image.open(source) as im:
+        thumb = im.convert("L")
+    thumb.thumbnail((side, side))
+    thumb.save(target, quality=90)
+
+
 def save_examples(report: dict, root: Path, out_dir: Path, count: int = 4, side: int = 160) -> list[dict]:
     """Copy a few cross-split duplicate pairs (one exact, the rest the least similar near ones) as thumbnails.
 
@@ -187,12 +195,9 @@ def save_examples(report: dict, root: Path, out_dir: Path, count: int = 4, side:
     out_dir.mkdir(parents=True, exist_ok=True)
     for number, pair in enumerate(chosen):
         for side_name in ("a", "b"):
-            with Image.open(root / pair[side_name]) as im:
-                thumb = im.convert("L")
-                thumb.thumbnail((side, side))
-                name = f"pair{number}_{side_name}.jpg"
-                thumb.save(out_dir / name, quality=90)
-                pair[f"{side_name}_thumbnail"] = name
+            name = f"pair{number}_{side_name}.jpg"
+            save_grey_thumbnail(root / pair[side_name], out_dir / name, side)
+            pair[f"{side_name}_thumbnail"] = name
     return chosen
 
 

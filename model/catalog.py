@@ -86,6 +86,7 @@ def audit_headline(path: Path) -> dict[str, Any] | None:
 
 
 DUPLICATES_DIR = ASSETS_DIR / "duplicates"
+MISTAKES_DIR = ASSETS_DIR / "mistakes"
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .audit import save_grey_thumbnail
 from .calibration import reliability_bins
 from .checkpoint import atomic_write, load_checkpoint, save_checkpoint
 from .data import ImageFolderIndex, decode_all, index_folder
@@ -65,6 +66,41 @@ def full_and_clean(labels: np.ndarray, probs: np.ndarray, names: list[str], clas
     return metrics
 
 
+def misclassified(labels: np.ndarray, probs: np.ndarray, names: list[str], classes: list[str],
+                  clean_names: set[str] | None) -> list[dict]:
+    """Every wrongly classified image, most confident mistake first.
+
+    Naming them lets a reader open the images in the public dataset and judge
+    the mistakes (and the labels) for themselves, and shows whether two
+    candidate models miss the same images.
+
+    Returns:
+        ``image`` (``class/file``), ``truth``, ``predicted``, ``confidence`` (the
+        predicted class's probability) and ``clean`` (``None`` without an audit).
+    """
+    predicted = probs.argmax(axis=1)
+    rows = [{"image": names[i], "truth": classes[labels[i]], "predicted": classes[predicted[i]],
+             "confidence": float(probs[i, predicted[i]]),
+             "clean": None if clean_names is None else names[i] in clean_names}
+            for i in np.flatnonzero(predicted != labels)]
+    return sorted(rows, key=lambda row: -row["confidence"])
+
+
+def save_mistake_thumbnails(rows: list[dict], data: str | Path, out_dir: str | Path) -> None:
+    """Grey thumbnails of the misclassified images; each row gains its ``thumbnail`` file name.
+
+    Thumbnails of an earlier evaluation are removed first, so the folder always
+    matches the ``metrics.json`` written with it.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for old in out_dir.glob("*.jpg"):
+        old.unlink()
+    for row in rows:
+        row["thumbnail"] = str(Path(row["image"]).with_suffix(".jpg")).replace("/", "_")  # class_file.jpg
+        save_grey_thumbnail(Path(data) / row["image"], out_dir / row["thumbnail"])
+
+
 def load_clean_names(audit_path: str | Path | None, fingerprint: str) -> set[str] | None:
     """``class/file`` names of the Testing images the audit found no Training duplicate for.
 
@@ -89,7 +125,9 @@ def evaluate(checkpoint: str | Path, data: str | Path, batch_size: int = 64,
     clf = load_classifier(checkpoint)
     index, probs, timing = predict_folder(clf, data, batch_size)
     names = [f"{p.parent.name}/{p.name}" for p in index.paths]
-    metrics = full_and_clean(index.labels, probs, names, clf.classes, load_clean_names(audit, index.fingerprint()))
+    clean_names = load_clean_names(audit, index.fingerprint())
+    metrics = full_and_clean(index.labels, probs, names, clf.classes, clean_names)
+    metrics["misclassified"] = misclassified(index.labels, probs, names, clf.classes, clean_names)
     metrics["roc_curves"] = roc_curve_points(index.labels, probs, clf.classes)
     metrics.update(timing)
     metrics.update({"checkpoint": Path(checkpoint).name, "arch": clf.arch,
@@ -120,10 +158,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--audit", default=str(DEFAULT_AUDIT),
                         help="audit JSON (python -m model.audit) for the clean-subset section")
+    parser.add_argument("--mistakes-dir", default=None,
+                        help="also save a thumbnail of every misclassified image here (assets/mistakes)")
     parser.add_argument("--store", action="store_true", help="also write the headline metrics into the checkpoint")
     args = parser.parse_args(argv)
     torch.set_num_threads(os.cpu_count() or 1)
     metrics = evaluate(args.checkpoint, args.data, args.batch_size, args.audit)
+    if args.mistakes_dir:
+        save_mistake_thumbnails(metrics["misclassified"], args.data, args.mistakes_dir)
     out = Path(args.out) if args.out else Path(args.checkpoint).with_suffix(".metrics.json")
     atomic_write(out, lambda tmp: Path(tmp).write_text(json.dumps(metrics, indent=2)))
     if args.store:
@@ -135,6 +177,9 @@ def main(argv: list[str] | None = None) -> None:
         c = metrics["clean"]
         print(f"clean subset (no duplicate in Training): accuracy {_with_ci(c, 'accuracy')}  "
               f"macro-F1 {_with_ci(c, 'macro_f1')}  n={c['n_images']}")
+    wrong = metrics["misclassified"]
+    print(f"misclassified: {len(wrong)}" + (f" ({sum(bool(w['clean']) for w in wrong)} of them clean)"
+                                            if "clean" in metrics else ""))
     print(f"confusion matrix (rows = truth {metrics['classes']}): {metrics['confusion_matrix']}")
     print(f"wrote {out}")
 

@@ -42,8 +42,13 @@ def combined_history(run: Path) -> list[dict]:
 
 
 def release(run: Path, name: str, data: Path, cache_dir: str, weights_dir: Path = WEIGHTS_DIR,
-            ood_quantile: float = 0.999) -> Path:
-    """Copy, calibrate, guard and evaluate; returns the released checkpoint's path."""
+            ood_quantile: float = 0.999, mistakes_dir: Path | None = None) -> Path:
+    """Copy, calibrate, guard and evaluate; returns the released checkpoint's path.
+
+    Args:
+        mistakes_dir: where to put a thumbnail of every misclassified Testing image
+            (``assets/mistakes`` for the model the Data & evaluation page describes).
+    """
     target = weights_dir / f"{name}.safetensors"
     shutil.copyfile(run / "best.safetensors", target)
     shutil.copyfile(run / "config.json", weights_dir / f"{name}.config.json")
@@ -53,7 +58,8 @@ def release(run: Path, name: str, data: Path, cache_dir: str, weights_dir: Path 
     ood_eval.main(["--checkpoint", str(target), "--data", str(data), "--cache-dir", cache_dir,
                    "--quantile", str(ood_quantile)])
     evaluate.main(["--checkpoint", str(target), "--data", str(data / "Testing"), "--store",
-                   "--out", str(weights_dir / f"{name}.metrics.json")])
+                   "--out", str(weights_dir / f"{name}.metrics.json")]
+                  + (["--mistakes-dir", str(mistakes_dir)] if mistakes_dir else []))
     return target
 
 
@@ -67,10 +73,13 @@ def main(argv: list[str] | None = None) -> None:
                         help="where the released files go (stage elsewhere to compare before replacing)")
     parser.add_argument("--ood-quantile", type=float, default=0.999,
                         help="share of held-out Training MRIs the feature guard must accept")
+    parser.add_argument("--mistakes-dir", default=None,
+                        help="thumbnails of the misclassified Testing images (assets/mistakes for the bundled model)")
     args = parser.parse_args(argv)
     weights_dir = Path(args.weights_dir)
     weights_dir.mkdir(parents=True, exist_ok=True)
-    target = release(Path(args.run), args.name, Path(args.data), args.cache_dir, weights_dir, args.ood_quantile)
+    target = release(Path(args.run), args.name, Path(args.data), args.cache_dir, weights_dir, args.ood_quantile,
+                     Path(args.mistakes_dir) if args.mistakes_dir else None)
     print(f"released {target}")
 
 

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from model import DISPLAY_NAMES
-from model.catalog import DUPLICATES_DIR, bundled_samples, model_report
+from model.catalog import DUPLICATES_DIR, MISTAKES_DIR, bundled_samples, model_report
 from model.charts import class_balance, full_versus_clean, reliability_diagram
 from model.inference import UNSURE_BELOW
 from model.numbers import fixed, percent, percent_range
@@ -49,6 +49,26 @@ if clean and clean.get("n_images"):
     st.markdown(f"On the {clean['n_images']} Testing images with no twin in Training the model scores "
                 f"{percent(clean['accuracy'])} (95% interval {percent_range(*clean['accuracy_ci95'])}). "
                 "This is the figure to quote. Few no-tumour images stay clean, so it says little about that class.")
+
+wrong = metrics.get("misclassified")
+if wrong is not None:
+    st.subheader("The mistakes, by name")
+    st.markdown(
+        f"The model gets **{len(wrong)}** of {metrics['n_images']:,} Testing images wrong"
+        + (f", {sum(bool(w['clean']) for w in wrong)} of them with no twin in Training" if clean else "")
+        + ". Each is named, most confident mistake first, so that you can open it in the public dataset and "
+        "judge the mistake, or the label, yourself. A confident mistake is the kind to worry about: the "
+        "model was sure and wrong.")
+    st.dataframe([{"image": w["image"], "truth": DISPLAY_NAMES.get(w["truth"], w["truth"]),
+                   "predicted": DISPLAY_NAMES.get(w["predicted"], w["predicted"]),
+                   "confidence": percent(w["confidence"]),
+                   "clean": {True: "yes", False: "no", None: "not audited"}[w["clean"]]} for w in wrong],
+                 hide_index=True)
+    pictured = [w for w in wrong if w.get("thumbnail") and (MISTAKES_DIR / w["thumbnail"]).exists()]
+    for start in range(0, len(pictured), 5):
+        for column, w in zip(st.columns(5), pictured[start:start + 5]):
+            column.image(str(MISTAKES_DIR / w["thumbnail"]), caption=f"{DISPLAY_NAMES.get(w['truth'], w['truth'])}"
+                         f" → {DISPLAY_NAMES.get(w['predicted'], w['predicted'])}, {percent(w['confidence'])}")
 
 if "reliability" in metrics:
     st.subheader("Can the confidence be trusted?")

@@ -101,10 +101,18 @@ def test_data_evaluation_page_shows_leak_clean_figures_calibration_and_ood():
     assert not at.exception
     headers = [h.value for h in at.subheader]
     assert headers == ["The dataset", "Duplicates: the test split leaks", "Full versus clean test figures",
-                       "Can the confidence be trusted?", "Not a brain MRI?",
+                       "The mistakes, by name", "Can the confidence be trusted?", "Not a brain MRI?",
                        "Scans from other hospitals (simulated)"]
     assert len(at.get("plotly_chart")) == 4  # class balance, full vs clean, reliability, robustness
-    assert len(at.image) >= 1  # duplicate pairs side by side
+    # the committed evaluation names each wrong Testing image, one table row each
+    metrics = json.loads((REPO / "model/weights/resnet50.metrics.json").read_text())
+    mistakes = at.dataframe[1].value
+    assert len(mistakes) == len(metrics["misclassified"]) == metrics["n_images"] - sum(
+        row[i] for i, row in enumerate(metrics["confusion_matrix"]))
+    assert set(mistakes["image"]) == {w["image"] for w in metrics["misclassified"]}
+    audit = json.loads((REPO / "model/weights/audit.json").read_text())
+    # four class samples, each duplicate pair side by side, and a thumbnail of every mistake
+    assert len(at.image) == 4 + 2 * len(audit["examples"]) + len(metrics["misclassified"])
 
 
 def test_not_an_mri_is_refused_with_a_message():

@@ -1,9 +1,11 @@
 import json
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from model import read_metadata
-from model.evaluate import main
+from model.evaluate import main, misclassified
 
 from .conftest import write_distinct_dataset
 
@@ -47,6 +49,38 @@ def test_clean_section_uses_a_matching_audit_only(tiny_checkpoint, tmp_path):
     assert lo <= metrics["clean"]["accuracy"] <= hi
     assert 0 <= metrics["ece"] <= 1 and sum(metrics["reliability"]["count"]) == 24
 
+    wrong = metrics["misclassified"]
+    assert len(wrong) == 24 - np.trace(np.array(metrics["confusion_matrix"]))
+    assert all(w["clean"] == (w["image"] != "glioma/glioma_000.png") for w in wrong)
+
     report["testing_fingerprint"] = "other data"
     audit.write_text(json.dumps(report))
     assert "clean" not in evaluate(tiny_checkpoint, tmp_path / "Testing", audit=audit)
+
+
+def test_misclassified_names_each_wrong_image_most_confident_first():
+    classes = ["glioma", "meningioma", "notumor", "pituitary"]
+    labels = np.array([0, 1, 2, 3])
+    probs = np.array([[0.9, 0.1, 0, 0], [0.6, 0.4, 0, 0], [0, 0, 1, 0], [0, 0.2, 0, 0.8]])
+    probs[3] = [0, 0.9, 0, 0.1]
+    names = ["glioma/a.jpg", "meningioma/b.jpg", "notumor/c.jpg", "pituitary/d.jpg"]
+    rows = misclassified(labels, probs, names, classes, clean_names={"pituitary/d.jpg"})
+    assert [(r["image"], r["predicted"], r["clean"]) for r in rows] == [
+        ("pituitary/d.jpg", "meningioma", True), ("meningioma/b.jpg", "glioma", False)]
+    assert rows[0]["confidence"] == pytest.approx(0.9)
+    assert misclassified(labels, probs, names, classes, None)[0]["clean"] is None
+
+
+def test_mistake_thumbnails_match_the_metrics_and_replace_older_ones(tiny_dataset, tiny_checkpoint, tmp_path):
+    out, thumbs = tmp_path / "metrics.json", tmp_path / "mistakes"
+    thumbs.mkdir()
+    (thumbs / "stale.jpg").write_bytes(b"from an earlier model")
+    main(["--checkpoint", str(tiny_checkpoint), "--data", str(tiny_dataset / "Testing"), "--out", str(out),
+          "--mistakes-dir", str(thumbs)])
+    wrong = json.loads(out.read_text())["misclassified"]
+    assert wrong, "an untrained network gets some of the tiny Testing split wrong"
+    assert sorted(p.name for p in thumbs.iterdir()) == sorted(w["thumbnail"] for w in wrong)
+    first = wrong[0]
+    assert first["thumbnail"] == first["image"].replace("/", "_").replace(".png", ".jpg")
+    with Image.open(thumbs / first["thumbnail"]) as im:
+        assert im.mode == "L" and max(im.size) <= 160

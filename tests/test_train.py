@@ -107,14 +107,17 @@ def test_release_calibrates_guards_and_evaluates_a_run(tiny_dataset, tmp_path):
     run_dir, weights = tmp_path / "run", tmp_path / "weights"
     weights.mkdir()
     run(TrainConfig(data=str(tiny_dataset), out=str(run_dir), epochs=2, **TINY))
-    released = release(run_dir, "tiny", tiny_dataset, cache_dir="none", weights_dir=weights)
+    released = release(run_dir, "tiny", tiny_dataset, cache_dir="none", weights_dir=weights,
+                       mistakes_dir=tmp_path / "mistakes")
     assert sorted(p.name for p in weights.iterdir()) == [
         "tiny.config.json", "tiny.history.json", "tiny.metrics.json", "tiny.ood.json", "tiny.safetensors"]
     clf = load_classifier(released)
     assert clf.guard is not None and clf.temperature > 0
     meta = clf.metadata
     assert {"temperature", "calibration", "ood", "test_metrics"} <= set(meta)
-    assert json.loads((weights / "tiny.metrics.json").read_text())["n_images"] == 24
+    metrics = json.loads((weights / "tiny.metrics.json").read_text())
+    assert metrics["n_images"] == 24
+    assert len(list((tmp_path / "mistakes").glob("*.jpg"))) == len(metrics["misclassified"])
 
 
 def test_cli_changes_augmentation_knobs():
