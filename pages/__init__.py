@@ -8,6 +8,24 @@ import streamlit as st
 from model.catalog import bundled_samples
 
 
+def follow_app_navigation() -> None:
+    """Hand a page that Streamlit ran on its own over to ``streamlit_app.py``'s navigation.
+
+    Until ``st.navigation`` has run once, a fresh server treats the ``pages/``
+    folder as Streamlit's legacy page list. The first visit through a link
+    straight to a page (say, to the hosted app after it woke up) then ran this
+    file alone: no wide layout, and a side bar of file names. One rerun with the
+    legacy list switched off runs ``streamlit_app.py``, which shows the same page.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a Streamlit without the legacy page list
+        return
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False  # what st.navigation itself does on its first run
+        st.rerun()
+
+
 def sample_or_upload(radio_label: str, upload_label: str, prompt: str) -> tuple[str, bytes]:
     """A bundled sample MRI or the user's own file, as ``(file name, bytes)``.
 

@@ -7,6 +7,9 @@ from model.charts import class_balance, full_versus_clean, reliability_diagram
 from model.inference import UNSURE_BELOW
 from model.numbers import fixed, percent, percent_range
 from model.robustness import load_stress_report, robustness_heatmap, robustness_summary
+from pages import follow_app_navigation
+
+follow_app_navigation()
 
 report = st.cache_resource(model_report)()
 meta, metrics, audit = report.metadata, report.metrics or {}, report.audit

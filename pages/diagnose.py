@@ -7,7 +7,9 @@ from model.catalog import model_report
 from model.charts import probability_bars, slice_probabilities
 from model.inference import UNSURE_BELOW, refusal_reason
 from model.numbers import percent
-from pages import sample_or_upload
+from pages import follow_app_navigation, sample_or_upload
+
+follow_app_navigation()
 
 classifier = st.cache_resource(load_classifier)()
 report = st.cache_resource(model_report)()

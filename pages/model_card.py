@@ -4,6 +4,9 @@ import streamlit as st
 from model.catalog import model_report
 from model.charts import confusion_matrix_heatmap, training_curves
 from model.numbers import cut, fixed, percent, percent_range
+from pages import follow_app_navigation
+
+follow_app_navigation()
 
 report = st.cache_resource(model_report)()
 meta, metrics, history = report.metadata, report.metrics, report.history

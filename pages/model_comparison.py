@@ -9,7 +9,9 @@ from model.comparison_charts import (accuracy_vs_latency, confusion_matrices, di
                                      protocol_warnings, recall_heatmap, roc_curves, summary_rows, training_curves)
 from model.inference import refusal_reason
 from model.numbers import percent
-from pages import sample_or_upload
+from pages import follow_app_navigation, sample_or_upload
+
+follow_app_navigation()
 
 classifier = st.cache_resource(load_classifier)
 

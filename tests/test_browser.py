@@ -67,3 +67,22 @@ def test_nifti_upload_gets_a_slice_slider_prediction_and_heatmap(server, browser
     assert page.get_by_text("Axial slice").count() >= 1
     assert page.locator("[data-testid=stSlider]").count() >= 2  # slice and opacity
     page.close()
+
+
+@pytest.mark.parametrize("path, heading", [("data_evaluation", "The mistakes, by name"),
+                                           ("model_card", "Model card")])
+def test_a_link_straight_to_a_page_on_a_fresh_server_gets_the_apps_navigation(browser, path, heading):
+    """Streamlit reads a `pages/` folder as its legacy page list until `st.navigation` has run once,
+    so the first visit to a fresh server (say, a shared link after the hosted app woke up) must still
+    get streamlit_app.py's titles and wide layout, not a side bar of file names."""
+    from .browser_utils import streamlit_server
+
+    with streamlit_server() as (url, _proc):
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(f"{url}/{path}", wait_until="domcontentloaded")
+        page.get_by_text(heading).first.wait_for(timeout=60_000)
+        nav = page.locator("[data-testid=stSidebarNav]")
+        nav.get_by_text("Data & evaluation").wait_for(timeout=30_000)
+        assert "streamlit app" not in nav.inner_text()
+        assert page.url.endswith(path)
+        page.close()
