@@ -1,18 +1,42 @@
 """Checks on the full Kaggle dataset; run with `pytest -m slow` (needs ../shared/data)."""
+import json
 from pathlib import Path
 
 import pytest
 
 from model.evaluate import evaluate
 
-DATA = Path(__file__).resolve().parent.parent.parent / "shared/data/brain-tumor-mri"
+REPO = Path(__file__).resolve().parent.parent
+DATA = REPO.parent / "shared/data/brain-tumor-mri"
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not (DATA / "Testing").is_dir(), reason=f"dataset not found at {DATA}")]
 
 
-def test_bundled_resnet50_reaches_the_bar_on_kaggle_testing():
-    metrics = evaluate(Path(__file__).resolve().parent.parent / "model/weights/resnet50.safetensors",
-                       DATA / "Testing")
+@pytest.fixture(scope="module")
+def testing_metrics() -> dict:
+    """The bundled ResNet50 on all of Kaggle Testing, with the audit's clean subset."""
+    return evaluate(REPO / "model/weights/resnet50.safetensors", DATA / "Testing",
+                    audit=REPO / "model/weights/audit.json")
+
+
+def test_bundled_resnet50_reaches_the_bar_on_kaggle_testing(testing_metrics):
+    metrics = testing_metrics
     assert metrics["n_images"] == 1311
     assert metrics["accuracy"] >= 0.99 and metrics["macro_f1"] >= 0.99, metrics
+
+
+def test_the_committed_evaluation_is_what_the_bundled_model_scores(testing_metrics):
+    committed = json.loads((REPO / "model/weights/resnet50.metrics.json").read_text())
+    assert testing_metrics["confusion_matrix"] == committed["confusion_matrix"]
+    assert testing_metrics["clean"]["n_images"] == committed["clean"]["n_images"] == 630
+    named = [(w["image"], w["predicted"]) for w in testing_metrics["misclassified"]]
+    assert named == [(w["image"], w["predicted"]) for w in committed["misclassified"]]
+    # and the Data & evaluation page has a picture of each
+    assert all((REPO / "assets/mistakes" / w["thumbnail"]).is_file() for w in committed["misclassified"])
+
+
+# strict: once a bundled model meets the bar this reports XPASS as a failure, so the marker goes.
+@pytest.mark.xfail(strict=True, reason="issue #4's clean-subset bar (99.0%) is not met yet: 98.41%, 10 of 630 wrong")
+def test_bundled_resnet50_reaches_the_bar_on_the_clean_subset(testing_metrics):
+    assert testing_metrics["clean"]["accuracy"] >= 0.99
