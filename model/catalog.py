@@ -89,6 +89,25 @@ DUPLICATES_DIR = ASSETS_DIR / "duplicates"
 MISTAKES_DIR = ASSETS_DIR / "mistakes"
 
 
+def named_mistakes(metrics: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The evaluation's misclassified images (``model.evaluate``) in the pages' words.
+
+    Returns:
+        One dict per mistake, most confident first, with display names for ``truth``
+        and ``predicted`` and ``thumbnail`` as a path under ``assets/mistakes`` (``None``
+        when that picture is missing); ``None`` for an evaluation that named none.
+    """
+    if "misclassified" not in metrics:
+        return None
+    named = []
+    for w in metrics["misclassified"]:
+        thumbnail = MISTAKES_DIR / w["thumbnail"] if w.get("thumbnail") else None
+        named.append({**w, "truth": DISPLAY_NAMES.get(w["truth"], w["truth"]),
+                      "predicted": DISPLAY_NAMES.get(w["predicted"], w["predicted"]),
+                      "thumbnail": thumbnail if thumbnail and thumbnail.exists() else None})
+    return named
+
+
 @dataclass(frozen=True)
 class Sample:
     """A bundled example MRI; ``label`` is the class folder it came from."""

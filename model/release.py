@@ -73,13 +73,13 @@ def main(argv: list[str] | None = None) -> None:
                         help="where the released files go (stage elsewhere to compare before replacing)")
     parser.add_argument("--ood-quantile", type=float, default=0.999,
                         help="share of held-out Training MRIs the feature guard must accept")
-    parser.add_argument("--mistakes-dir", default=None,
+    parser.add_argument("--mistakes-dir", type=Path, default=None,
                         help="thumbnails of the misclassified Testing images (assets/mistakes for the bundled model)")
     args = parser.parse_args(argv)
     weights_dir = Path(args.weights_dir)
     weights_dir.mkdir(parents=True, exist_ok=True)
     target = release(Path(args.run), args.name, Path(args.data), args.cache_dir, weights_dir, args.ood_quantile,
-                     Path(args.mistakes_dir) if args.mistakes_dir else None)
+                     args.mistakes_dir)
     print(f"released {target}")
 
 

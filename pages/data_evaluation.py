@@ -2,7 +2,7 @@
 import streamlit as st
 
 from model import DISPLAY_NAMES
-from model.catalog import DUPLICATES_DIR, MISTAKES_DIR, bundled_samples, model_report
+from model.catalog import DUPLICATES_DIR, bundled_samples, model_report, named_mistakes
 from model.charts import class_balance, full_versus_clean, reliability_diagram
 from model.inference import UNSURE_BELOW
 from model.numbers import fixed, percent, percent_range
@@ -53,7 +53,7 @@ if clean and clean.get("n_images"):
                 f"{percent(clean['accuracy'])} (95% interval {percent_range(*clean['accuracy_ci95'])}). "
                 "This is the figure to quote. Few no-tumour images stay clean, so it says little about that class.")
 
-wrong = metrics.get("misclassified")
+wrong = named_mistakes(metrics)
 if wrong is not None:
     st.subheader("The mistakes, by name")
     st.markdown(
@@ -62,16 +62,14 @@ if wrong is not None:
         + ". Each is named, most confident mistake first, so that you can open it in the public dataset and "
         "judge the mistake, or the label, yourself. A confident mistake is the kind to worry about: the "
         "model was sure and wrong.")
-    st.dataframe([{"image": w["image"], "truth": DISPLAY_NAMES.get(w["truth"], w["truth"]),
-                   "predicted": DISPLAY_NAMES.get(w["predicted"], w["predicted"]),
+    st.dataframe([{"image": w["image"], "truth": w["truth"], "predicted": w["predicted"],
                    "confidence": percent(w["confidence"]),
                    "clean": {True: "yes", False: "no", None: "not audited"}[w["clean"]]} for w in wrong],
                  hide_index=True)
-    pictured = [w for w in wrong if w.get("thumbnail") and (MISTAKES_DIR / w["thumbnail"]).exists()]
+    pictured = [w for w in wrong if w["thumbnail"]]
     for start in range(0, len(pictured), 5):
         for column, w in zip(st.columns(5), pictured[start:start + 5]):
-            column.image(str(MISTAKES_DIR / w["thumbnail"]), caption=f"{DISPLAY_NAMES.get(w['truth'], w['truth'])}"
-                         f" → {DISPLAY_NAMES.get(w['predicted'], w['predicted'])}, {percent(w['confidence'])}")
+            column.image(str(w["thumbnail"]), caption=f"{w['truth']} → {w['predicted']}, {percent(w['confidence'])}")
 
 if "reliability" in metrics:
     st.subheader("Can the confidence be trusted?")

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from model.catalog import ModelReport, model_report
+from model.catalog import MISTAKES_DIR, ModelReport, model_report, named_mistakes
 
 
 def report(**metadata) -> ModelReport:
@@ -26,3 +26,18 @@ def test_bundled_report_prefers_the_ood_file_and_names_its_origin():
     bundled = model_report()
     assert "trained from scratch" in bundled.provenance
     assert bundled.ood["ood_images"] >= 30 and bundled.metrics["n_images"] == 1311
+
+
+def test_named_mistakes_use_display_names_and_only_thumbnails_that_exist():
+    shipped = next(MISTAKES_DIR.glob("*.jpg"))
+    metrics = {"misclassified": [
+        {"image": "glioma/a.jpg", "truth": "glioma", "predicted": "notumor", "confidence": 0.9, "clean": True,
+         "thumbnail": shipped.name},
+        {"image": "glioma/b.jpg", "truth": "glioma", "predicted": "pituitary", "confidence": 0.7, "clean": None,
+         "thumbnail": "missing.jpg"},
+        {"image": "glioma/c.jpg", "truth": "glioma", "predicted": "meningioma", "confidence": 0.6, "clean": False}]}
+    named = named_mistakes(metrics)
+    assert [(w["truth"], w["predicted"]) for w in named] == [
+        ("Glioma", "No tumour"), ("Glioma", "Pituitary tumour"), ("Glioma", "Meningioma")]
+    assert [w["thumbnail"] for w in named] == [shipped, None, None]
+    assert named_mistakes({}) is None and named_mistakes({"misclassified": []}) == []
