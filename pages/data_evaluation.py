@@ -2,7 +2,7 @@
 import streamlit as st
 
 from model import DISPLAY_NAMES
-from model.catalog import DUPLICATES_DIR, bundled_samples, model_report, named_mistakes
+from model.catalog import DUPLICATES_DIR, bundled_samples, ct_like_findings, model_report, named_mistakes
 from model.charts import class_balance, full_versus_clean, reliability_diagram
 from model.inference import UNSURE_BELOW
 from model.numbers import fixed, percent, percent_range
@@ -44,6 +44,26 @@ if audit:
         right.image(str(DUPLICATES_DIR / pair["b_thumbnail"]), caption=pair["b"])
         info.markdown(f"**{pair['kind']} duplicate**  \nhash distance {pair['hash_distance']} of 64 bits, "
                       f"pixel correlation {fixed(pair['correlation'], 3)}")
+
+ct = st.cache_resource(ct_like_findings)()
+if ct:
+    st.subheader("CT slices in an MRI dataset")
+    training, testing = (sum(ct["counts"][split].values()) for split in ("Training", "Testing"))
+    st.markdown(
+        f"On a head CT the skull is a closed ring of near-white bone; on an MRI it is dark. Searching for that "
+        f"ring finds **{training} of {ct['checked']['Training']:,}** Training and **{testing} of "
+        f"{ct['checked']['Testing']:,}** Testing images that look like CT slices, not MRIs, "
+        + ("all filed as " if len(ct["classes"]) == 1 else "filed as ") + " or ".join(ct["classes"])
+        + ". A network trained on them can learn \"a CT picture means no tumour\" rather than anatomy, "
+        "and the \"not a brain MRI\" check learns to accept CT pictures. Slices whose ring is open or not "
+        "saturated are missed (a few CT slices filed as meningioma among them), so these counts are a floor."
+        + (f" Of the {testing} Testing CT slices, {ct['testing_clean']} are in the clean subset"
+           if ct["testing_clean"] is not None else "")
+        + (f"; the model gets {ct['testing_wrong']} wrong" if ct["testing_wrong"] is not None else "")
+        + (f" and the MRI check turns away {ct['testing_rejected']}" if ct["testing_rejected"] is not None else "")
+        + ".")
+    for column, (thumbnail, image) in zip(st.columns(5), ct["examples"]):
+        column.image(str(thumbnail), caption=image)
 
 clean = metrics.get("clean")
 if clean and clean.get("n_images"):

@@ -100,7 +100,8 @@ def test_data_evaluation_page_shows_leak_clean_figures_calibration_and_ood():
     at = AppTest.from_file("../pages/data_evaluation.py", default_timeout=TIMEOUT).run()
     assert not at.exception
     headers = [h.value for h in at.subheader]
-    assert headers == ["The dataset", "Duplicates: the test split leaks", "Full versus clean test figures",
+    assert headers == ["The dataset", "Duplicates: the test split leaks", "CT slices in an MRI dataset",
+                       "Full versus clean test figures",
                        "The mistakes, by name", "Can the confidence be trusted?", "Not a brain MRI?",
                        "Scans from other hospitals (simulated)"]
     assert len(at.get("plotly_chart")) == 4  # class balance, full vs clean, reliability, robustness
@@ -111,8 +112,13 @@ def test_data_evaluation_page_shows_leak_clean_figures_calibration_and_ood():
         row[i] for i, row in enumerate(metrics["confusion_matrix"]))
     assert set(mistakes["image"]) == {w["image"] for w in metrics["misclassified"]}
     audit = json.loads((REPO / "model/weights/audit.json").read_text())
-    # four class samples, each duplicate pair side by side, and a thumbnail of every mistake
-    assert len(at.image) == 4 + 2 * len(audit["examples"]) + len(metrics["misclassified"])
+    # four class samples, each duplicate pair side by side, the CT examples and a thumbnail of every mistake
+    ct_like = json.loads((REPO / "model/weights/ct_like.json").read_text())
+    ct_examples = sum(bool(i.get("thumbnail")) for i in ct_like["images"])
+    assert ct_examples == 5
+    assert len(at.image) == 4 + 2 * len(audit["examples"]) + ct_examples + len(metrics["misclassified"])
+    ct_text = next(m.value for m in at.markdown if "look like CT slices" in m.value)
+    assert f"**{sum(ct_like['counts']['Testing'].values())} of 1,311** Testing" in ct_text
 
 
 def test_not_an_mri_is_refused_with_a_message():

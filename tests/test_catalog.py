@@ -41,3 +41,33 @@ def test_named_mistakes_use_display_names_and_only_thumbnails_that_exist():
         ("Glioma", "No tumour"), ("Glioma", "Pituitary tumour"), ("Glioma", "Meningioma")]
     assert [w["thumbnail"] for w in named] == [shipped, None, None]
     assert named_mistakes({}) is None and named_mistakes({"misclassified": []}) == []
+
+
+def test_ct_like_findings_join_the_flagged_testing_slices_with_the_model_reports(tmp_path):
+    import json
+
+    from model.catalog import ct_like_findings
+
+    (tmp_path / "ct_like.json").write_text(json.dumps({
+        "images": [{"image": "Training/notumor/a.jpg"}, {"image": "Testing/notumor/b.jpg"},
+                   {"image": "Testing/notumor/c.jpg", "thumbnail": "missing.jpg"}],
+        "counts": {"Training": {"notumor": 1}, "Testing": {"notumor": 2}},
+        "checked": {"Training": 10, "Testing": 5}}))
+    checkpoint = tmp_path / "m.safetensors"
+    assert ct_like_findings(checkpoint)["testing_wrong"] is None  # no evaluation yet
+    (tmp_path / "m.metrics.json").write_text(json.dumps({"misclassified": [{"image": "notumor/c.jpg"}]}))
+    (tmp_path / "m.ood.json").write_text(json.dumps({"testing_rejected_names": ["notumor/b.jpg", "glioma/x.jpg"]}))
+    (tmp_path / "audit.json").write_text(json.dumps({"clean_testing": ["Testing/notumor/c.jpg"]}))
+    found = ct_like_findings(checkpoint)
+    assert (found["testing"], found["testing_clean"], found["testing_wrong"], found["testing_rejected"]) == (2, 1, 1, 1)
+    assert found["examples"] == []  # the only thumbnail named is missing
+    assert found["classes"] == ["no tumour"]
+    assert ct_like_findings(tmp_path / "elsewhere" / "m.safetensors") is None
+
+
+def test_bundled_ct_like_findings_have_thumbnails():
+    from model.catalog import ct_like_findings
+
+    found = ct_like_findings()
+    assert found["testing"] == sum(found["counts"]["Testing"].values())
+    assert found["examples"] and all(path.exists() for path, _ in found["examples"])

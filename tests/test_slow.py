@@ -40,3 +40,12 @@ def test_the_committed_evaluation_is_what_the_bundled_model_scores(testing_metri
 @pytest.mark.xfail(strict=True, reason="issue #4's clean-subset bar (99.0%) is not met yet: 98.41%, 10 of 630 wrong")
 def test_bundled_resnet50_reaches_the_bar_on_the_clean_subset(testing_metrics):
     assert testing_metrics["clean"]["accuracy"] >= 0.99
+
+
+def test_the_committed_ct_audit_is_what_the_skull_ring_check_finds():
+    from model.modality import find_ct_like
+
+    committed = json.loads((REPO / "model/weights/ct_like.json").read_text())
+    found = find_ct_like(DATA)
+    assert [i["image"] for i in found["images"]] == [i["image"] for i in committed["images"]]
+    assert found["counts"] == committed["counts"] and found["checked"] == committed["checked"]
