@@ -57,10 +57,10 @@ if ct:
         + ". A network trained on them can learn \"a CT picture means no tumour\" rather than anatomy, "
         "and the \"not a brain MRI\" check learns to accept CT pictures. Slices whose ring is open or not "
         "saturated are missed (a few CT slices filed as meningioma among them), so these counts are a floor."
-        + (f" Of the {testing} Testing CT slices, {ct['testing_clean']} are in the clean subset"
+        + (f" Of the {testing} Testing CT slices, {ct['testing_clean'] or 'none'} are in the clean subset"
            if ct["testing_clean"] is not None else "")
-        + (f"; the model gets {ct['testing_wrong']} wrong" if ct["testing_wrong"] is not None else "")
-        + (f" and the MRI check turns away {ct['testing_rejected']}" if ct["testing_rejected"] is not None else "")
+        + (f"; the model gets {ct['testing_wrong'] or 'none'} wrong" if ct["testing_wrong"] is not None else "")
+        + (f" and the MRI check turns away {ct['testing_rejected'] or 'none'}" if ct["testing_rejected"] is not None else "")
         + ".")
     for column, (thumbnail, image) in zip(st.columns(5), ct["examples"]):
         column.image(str(thumbnail), caption=image)
