@@ -78,11 +78,11 @@ def model_report(checkpoint: str | Path = DEFAULT_CHECKPOINT) -> ModelReport:
 
 
 def audit_headline(path: Path) -> dict[str, Any] | None:
-    """The audit's counts and example pairs, without its long lists of file names."""
+    """The audit's counts, example pairs and clean Testing names, without its long lists of pairs."""
     report = _read_json(path)
     if report is None:
         return None
-    return {k: v for k, v in report.items() if not isinstance(v, list) or k == "examples"}
+    return {k: v for k, v in report.items() if not isinstance(v, list) or k in ("examples", "clean_testing")}
 
 
 DUPLICATES_DIR = ASSETS_DIR / "duplicates"
@@ -111,39 +111,38 @@ def named_mistakes(metrics: dict[str, Any]) -> list[dict[str, Any]] | None:
 CT_LIKE_DIR = ASSETS_DIR / "ct_like"
 
 
-def ct_like_findings(checkpoint: str | Path = DEFAULT_CHECKPOINT) -> dict[str, Any] | None:
+def ct_like_findings(report: ModelReport) -> dict[str, Any] | None:
     """The CT-like slices that ``model.modality`` found, joined with what the model did on them.
 
-    Reads ``ct_like.json`` and ``audit.json`` beside the checkpoint and its metrics and
-    "not a brain MRI" reports.
+    Reads ``ct_like.json`` beside the report's checkpoint; the evaluation, the "not a brain
+    MRI" figures and the audit's clean subset come from ``report``.
 
     Returns:
         ``counts`` and ``checked`` per split as ``model.modality`` wrote them, the ``classes``
         the flagged slices are filed under (display names, lower case); for the Testing
         CT slices, how many there are (``testing``), how many are in the clean subset, how many
-        the model gets wrong (``None`` when the evaluation names no mistakes) and how many the
-        "not a brain MRI" check turns away; ``examples`` as (thumbnail path, image) pairs.
+        the model gets wrong and how many the "not a brain MRI" check turns away (each ``None``
+        when the report lacks the figures); ``examples`` as (thumbnail path, image) pairs.
         ``None`` when there is no ``ct_like.json``.
     """
-    checkpoint = Path(checkpoint)
-    found = _read_json(checkpoint.parent / "ct_like.json")
+    found = _read_json(report.checkpoint.parent / "ct_like.json")
     if found is None:
         return None
-    stem = checkpoint.with_suffix("")
-    metrics = _read_json(stem.with_suffix(".metrics.json")) or {}
-    ood = _read_json(stem.with_suffix(".ood.json")) or {}
-    audit = _read_json(checkpoint.parent / "audit.json") or {}
+    metrics, ood, audit = report.metrics or {}, report.ood, report.audit
     # Testing names as "class/file", the form the evaluation and the MRI check use.
     testing = {i["image"].split("/", 1)[1] for i in found["images"] if i["image"].startswith("Testing/")}
-    clean = {name.split("/", 1)[1] for name in audit.get("clean_testing", [])}
+    clean = {name.split("/", 1)[1] for name in audit["clean_testing"]} if audit and "clean_testing" in audit else None
     wrong = {w["image"] for w in metrics["misclassified"]} if "misclassified" in metrics else None
+    rejected = set(ood["testing_rejected_names"]) if ood and "testing_rejected_names" in ood else None
     examples = [(CT_LIKE_DIR / i["thumbnail"], i["image"]) for i in found["images"]
                 if i.get("thumbnail") and (CT_LIKE_DIR / i["thumbnail"]).exists()]
     classes = sorted({DISPLAY_NAMES.get(c, c).lower() for per_class in found["counts"].values() for c in per_class})
+
+    def overlap(names: set[str] | None) -> int | None:
+        return None if names is None else len(testing & names)
+
     return {"counts": found["counts"], "checked": found["checked"], "classes": classes, "testing": len(testing),
-            "testing_clean": len(testing & clean) if audit else None,
-            "testing_wrong": len(testing & wrong) if wrong is not None else None,
-            "testing_rejected": len(testing & set(ood.get("testing_rejected_names", []))) if ood else None,
+            "testing_clean": overlap(clean), "testing_wrong": overlap(wrong), "testing_rejected": overlap(rejected),
             "examples": examples}
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .audit import save_grey_thumbnail
+from .audit import replace_thumbnails
 from .calibration import reliability_bins
 from .checkpoint import atomic_write, load_checkpoint, save_checkpoint
 from .data import ImageFolderIndex, decode_all, index_folder
@@ -92,13 +92,9 @@ def save_mistake_thumbnails(rows: list[dict], data: str | Path, out_dir: str | P
     Thumbnails of an earlier evaluation are removed first, so the folder always
     matches the ``metrics.json`` written with it.
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for old in out_dir.glob("*.jpg"):
-        old.unlink()
-    for row in rows:
-        row["thumbnail"] = str(Path(row["image"]).with_suffix(".jpg")).replace("/", "_")  # class_file.jpg
-        save_grey_thumbnail(Path(data) / row["image"], out_dir / row["thumbnail"])
+    names = replace_thumbnails(Path(data), [row["image"] for row in rows], Path(out_dir))
+    for row, name in zip(rows, names):
+        row["thumbnail"] = name  # class_file.jpg
 
 
 def load_clean_names(audit_path: str | Path | None, fingerprint: str) -> set[str] | None:

@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from .audit import save_grey_thumbnail
+from .audit import replace_thumbnails
 from .checkpoint import atomic_write
 from .data import index_folder
 from .preprocess import head_mask, to_grey_uint8
@@ -93,17 +93,11 @@ def save_examples(report: dict, root: Path, out_dir: Path, count: int = 5, side:
     Returns:
         The thumbnails' file names under ``out_dir``, in the order of ``report["images"]``.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for old in out_dir.glob("*.jpg"):
-        old.unlink()
     images = report["images"]
     chosen = images[:: max(1, len(images) // count)][:count] if images else []
-    names = []
-    for item in chosen:
-        name = item["image"].replace("/", "_")
-        save_grey_thumbnail(root / item["image"], out_dir / name, side)
+    names = replace_thumbnails(root, [item["image"] for item in chosen], out_dir, side)
+    for item, name in zip(chosen, names):
         item["thumbnail"] = name
-        names.append(name)
     return names
 
 

@@ -45,10 +45,10 @@ if audit:
         info.markdown(f"**{pair['kind']} duplicate**  \nhash distance {pair['hash_distance']} of 64 bits, "
                       f"pixel correlation {fixed(pair['correlation'], 3)}")
 
-ct = st.cache_resource(ct_like_findings)()
+ct = ct_like_findings(report)
 if ct:
     st.subheader("CT slices in an MRI dataset")
-    training, testing = (sum(ct["counts"][split].values()) for split in ("Training", "Testing"))
+    training, testing = sum(ct["counts"]["Training"].values()), ct["testing"]
     st.markdown(
         f"On a head CT the skull is a closed ring of near-white bone; on an MRI it is dark. Searching for that "
         f"ring finds **{training} of {ct['checked']['Training']:,}** Training and **{testing} of "

@@ -53,21 +53,23 @@ def test_ct_like_findings_join_the_flagged_testing_slices_with_the_model_reports
                    {"image": "Testing/notumor/c.jpg", "thumbnail": "missing.jpg"}],
         "counts": {"Training": {"notumor": 1}, "Testing": {"notumor": 2}},
         "checked": {"Training": 10, "Testing": 5}}))
-    checkpoint = tmp_path / "m.safetensors"
-    assert ct_like_findings(checkpoint)["testing_wrong"] is None  # no evaluation yet
-    (tmp_path / "m.metrics.json").write_text(json.dumps({"misclassified": [{"image": "notumor/c.jpg"}]}))
-    (tmp_path / "m.ood.json").write_text(json.dumps({"testing_rejected_names": ["notumor/b.jpg", "glioma/x.jpg"]}))
-    (tmp_path / "audit.json").write_text(json.dumps({"clean_testing": ["Testing/notumor/c.jpg"]}))
-    found = ct_like_findings(checkpoint)
+    bare = ModelReport(checkpoint=tmp_path / "m.safetensors", metadata={}, metrics=None, history=None)
+    assert ct_like_findings(bare)["testing_wrong"] is None  # no evaluation yet
+    full = ModelReport(checkpoint=tmp_path / "m.safetensors", metadata={}, history=None,
+                       metrics={"misclassified": [{"image": "notumor/c.jpg"}]},
+                       ood_report={"testing_rejected_names": ["notumor/b.jpg", "glioma/x.jpg"]},
+                       audit={"clean_testing": ["Testing/notumor/c.jpg"]})
+    found = ct_like_findings(full)
     assert (found["testing"], found["testing_clean"], found["testing_wrong"], found["testing_rejected"]) == (2, 1, 1, 1)
     assert found["examples"] == []  # the only thumbnail named is missing
     assert found["classes"] == ["no tumour"]
-    assert ct_like_findings(tmp_path / "elsewhere" / "m.safetensors") is None
+    elsewhere = ModelReport(checkpoint=tmp_path / "elsewhere" / "m.safetensors", metadata={}, metrics=None, history=None)
+    assert ct_like_findings(elsewhere) is None
 
 
 def test_bundled_ct_like_findings_have_thumbnails():
     from model.catalog import ct_like_findings
 
-    found = ct_like_findings()
+    found = ct_like_findings(model_report())
     assert found["testing"] == sum(found["counts"]["Testing"].values())
     assert found["examples"] and all(path.exists() for path, _ in found["examples"])
