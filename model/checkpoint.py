@@ -11,6 +11,8 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from .ood import split_guard_tensors
+
 METADATA_KEY = "brain_mri_classifier"
 REQUIRED_METADATA = ("arch", "classes", "preprocess")
 
@@ -96,3 +98,15 @@ def save_training_state(path: str | Path, state: dict[str, Any]) -> None:
 
 def load_training_state(path: str | Path) -> dict[str, Any]:
     return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def load_initial_weights(model: torch.nn.Module, path: str, arch: str) -> None:
+    """Copy a checkpoint's weights into ``model``; refuse another architecture or head."""
+    weights, metadata = load_checkpoint(path)
+    if metadata.get("arch") != arch:
+        raise ValueError(f"--init-from {path} holds a {metadata.get('arch')!r}, not a {arch!r}")
+    weights, _guard = split_guard_tensors(weights)  # a release's "not an MRI" guard is no weight
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as err:
+        raise ValueError(f"--init-from {path} does not fit this model: {err}") from err

@@ -96,6 +96,12 @@ def split_train_val(index: ImageFolderIndex, val_fraction: float, seed: int,
     return np.sort(train_idx), np.sort(val_idx)
 
 
+def drop_listed(index: ImageFolderIndex, idx: np.ndarray, listed: set[str]) -> np.ndarray:
+    """``idx`` without the images whose ``class/file`` name is in ``listed``."""
+    keep = [i for i in idx if f"{index.paths[i].parent.name}/{index.paths[i].name}" not in listed]
+    return np.asarray(keep, dtype=np.int64)
+
+
 def _decode(args: tuple[Path, PreprocessSpec]) -> np.ndarray:
     path, spec = args
     with Image.open(path) as im:

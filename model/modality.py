@@ -11,7 +11,9 @@ Brain Tumor MRI Dataset (7,023 images) it is at most 0.03 or at least 0.69, with
 between, and every image above the gap looked like a CT when viewed (2026-11-25).
 
 The check only finds CT slices whose skull ring is closed and saturated; it is an audit of the
-training data, not a guard the app relies on.
+training data, not a guard the app relies on: under simulated scanner changes (``model.shifts``) it
+flags a few brightened or noisy MRIs and misses CT slices under coil shading or heavy JPEG.
+``model.train --exclude`` reads a report of this module to leave the flagged slices out of training.
 """
 from __future__ import annotations
 
@@ -85,6 +87,16 @@ def find_ct_like(root: str | Path, splits: tuple[str, ...] = ("Training", "Testi
               for split in splits}
     return {"images": found, "counts": counts, "checked": checked,
             "settings": {"saturated": SATURATED, "ct_ring_share": CT_RING_SHARE, "grid": _GRID}}
+
+
+def flagged_names(report_path: str | Path, split: str) -> set[str]:
+    """``class/file`` names of the ``split`` images that a :func:`find_ct_like` report lists.
+
+    Args:
+        report_path: the JSON file ``python -m model.modality`` wrote.
+    """
+    images = json.loads(Path(report_path).read_text())["images"]
+    return {item["image"].split("/", 1)[1] for item in images if item["image"].startswith(split + "/")}
 
 
 def save_examples(report: dict, root: Path, out_dir: Path, count: int = 5, side: int = 160) -> list[str]:

@@ -24,12 +24,12 @@ from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
 from .augment import AugmentConfig, augment_batch, augment_settings
-from .checkpoint import atomic_write, load_checkpoint, save_checkpoint, save_training_state
+from .checkpoint import atomic_write, load_initial_weights, save_checkpoint, save_training_state
 from .audit import validation_split
-from .data import cache_dir_arg, cached_decode, index_folder, training_folder
+from .data import cache_dir_arg, cached_decode, drop_listed, index_folder, training_folder
 from .distill import Teacher
 from .factory import count_parameters, create_model, to_channels_last
-from .ood import split_guard_tensors
+from .modality import flagged_names
 from .preprocess import PreprocessSpec, uint8_to_float
 from .resume import resume
 
@@ -58,6 +58,9 @@ class TrainConfig:
     # Fine-tune: start from another run's weights (same arch and classes), e.g. a
     # lower-resolution run continued at a higher input size.
     init_from: str | None = None
+    # model.modality's JSON report: the Training images it lists (CT slices) leave the training side;
+    # the validation split is left as it is, so candidates stay comparable.
+    exclude: str | None = None
     # Knowledge distillation (model.distill): teacher checkpoints, the soft term's share and temperature.
     teachers: list[str] = field(default_factory=list)
     distill_weight: float = 0.5
@@ -88,9 +91,13 @@ def load_data(cfg: TrainConfig, spec: PreprocessSpec) -> TrainData:
     """Index ``<data>/Training``, split (duplicates kept together) and decode once."""
     index = index_folder(training_folder(cfg.data))
     train_idx, val_idx = validation_split(index, cfg.val_fraction, cfg.seed, cfg.split_group_by)
+    if cfg.exclude:
+        train_idx = drop_listed(index, train_idx, flagged_names(cfg.exclude, "Training"))
     images = cached_decode(index, spec, cfg.cache_dir)
     labels = torch.from_numpy(index.labels)
-    return TrainData(index.classes, index.fingerprint(), images[train_idx], labels[train_idx],
+    # The fingerprint names the images actually used, so a run without the excluded ones differs.
+    used = index.subset(np.sort(np.concatenate([train_idx, val_idx])))
+    return TrainData(index.classes, used.fingerprint(), images[train_idx], labels[train_idx],
                      images[val_idx], labels[val_idx])
 
 
@@ -190,18 +197,6 @@ def build(cfg: TrainConfig, num_classes: int, steps_per_epoch: int, device: torc
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch, pct_start=0.15)
     return model, ema, optimizer, scheduler
-
-
-def load_initial_weights(model: torch.nn.Module, path: str, arch: str) -> None:
-    """Copy a checkpoint's weights into ``model``; refuse another architecture or head."""
-    weights, metadata = load_checkpoint(path)
-    if metadata.get("arch") != arch:
-        raise ValueError(f"--init-from {path} holds a {metadata.get('arch')!r}, not a {arch!r}")
-    weights, _guard = split_guard_tensors(weights)  # a release's "not an MRI" guard is no weight
-    try:
-        model.load_state_dict(weights)
-    except RuntimeError as err:
-        raise ValueError(f"--init-from {path} does not fit this model: {err}") from err
 
 
 def export_best(out: Path, ema, cfg: TrainConfig, spec: PreprocessSpec, data: TrainData, record: dict) -> None:

@@ -2,7 +2,7 @@ import numpy as np
 import torch
 
 from model import PreprocessSpec
-from model.data import cached_decode, index_folder, split_train_val
+from model.data import cached_decode, drop_listed, index_folder, split_train_val
 
 
 def test_index_lists_classes_in_order(tiny_dataset):
@@ -35,3 +35,13 @@ def test_decoded_cache_is_reused(tiny_dataset, tmp_path):
     assert first.shape == (24, 40, 40) and first.dtype == torch.uint8
     assert len(list(tmp_path.glob("decoded-*.pt"))) == 1
     assert torch.equal(first, cached_decode(index, spec, tmp_path))
+
+
+def test_drop_listed_removes_only_the_named_images(tiny_dataset):
+    index = index_folder(tiny_dataset / "Training")
+    idx = np.arange(len(index))
+    kept = drop_listed(index, idx, {"glioma/glioma_000.png", "notumor/notumor_003.png", "glioma/absent.png"})
+    assert len(kept) == len(index) - 2
+    names = {f"{index.paths[i].parent.name}/{index.paths[i].name}" for i in kept}
+    assert "glioma/glioma_000.png" not in names and "glioma/glioma_dup.png" in names
+    assert drop_listed(index, idx, set()).tolist() == idx.tolist()

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from model.modality import CT_RING_SHARE, find_ct_like, looks_like_ct, main, save_examples, skull_ring_share
+from model.modality import (CT_RING_SHARE, find_ct_like, flagged_names, looks_like_ct, main, save_examples,
+                            skull_ring_share)
 
 from .conftest import synthetic_mri, write_dataset
 
@@ -55,6 +56,10 @@ def test_find_counts_planted_ct_slices_per_split_and_class(tmp_path):
     assert [i["image"] for i in report["images"]] == ["Training/notumor/ct.png", "Testing/meningioma/ct.jpg"]
     assert report["counts"] == {"Training": {"notumor": 1}, "Testing": {"meningioma": 1}}
     assert report["checked"] == {"Training": 9, "Testing": 5}
+    saved = tmp_path / "ct_like.json"
+    saved.write_text(json.dumps(report))
+    assert flagged_names(saved, "Training") == {"notumor/ct.png"}
+    assert flagged_names(saved, "Testing") == {"meningioma/ct.jpg"}
 
 
 def test_examples_replace_stale_thumbnails(tmp_path):

@@ -11,7 +11,10 @@ import torch
 
 from model import load_classifier, read_metadata
 from model.release import combined_history
-from model.train import TrainConfig, parse_args, run
+from model.audit import validation_split
+from model.data import index_folder
+from model.preprocess import PreprocessSpec
+from model.train import TrainConfig, load_data, parse_args, run
 
 REPO = Path(__file__).resolve().parent.parent
 TINY = dict(arch="resnet18", input_size=32, stage_size=40, batch_size=8, lr=3e-3, ema_decay=0.5,
@@ -137,3 +140,20 @@ def test_runs_saved_before_newer_settings_existed_still_resume(tiny_dataset, tmp
     run(TrainConfig(data=str(tiny_dataset), out=str(tmp_path), epochs=1, **TINY))  # no "other settings" error
     with pytest.raises(ValueError, match="zero_init_residual"):  # those runs had it off
         run(TrainConfig(data=str(tiny_dataset), out=str(tmp_path), epochs=1, zero_init_residual=True, **TINY))
+
+
+def test_exclude_leaves_listed_images_out_of_training_but_keeps_validation(tiny_dataset, tmp_path):
+    spec = PreprocessSpec(input_size=32, stage_size=40)
+    cfg = TrainConfig(data=str(tiny_dataset), out=str(tmp_path), **TINY)
+    full = load_data(cfg, spec)
+    listed = [f"Training/{c}/{c}_{i:03d}.png" for c in ("notumor", "pituitary") for i in range(4)]
+    report = tmp_path / "ct_like.json"
+    report.write_text(json.dumps({"images": [{"image": name} for name in listed + ["Testing/glioma/x.png"]]}))
+    cut = load_data(TrainConfig(data=str(tiny_dataset), out=str(tmp_path), exclude=str(report), **TINY), spec)
+    assert torch.equal(cut.val_x, full.val_x) and torch.equal(cut.val_y, full.val_y)
+    index = index_folder(tiny_dataset / "Training")
+    train_idx, _ = validation_split(index, cfg.val_fraction, cfg.seed, cfg.split_group_by)
+    on_train_side = sum(f"Training/{index.paths[i].parent.name}/{index.paths[i].name}" in listed for i in train_idx)
+    assert len(full.train_x) - len(cut.train_x) == on_train_side > 0
+    assert cut.fingerprint != full.fingerprint
+    assert parse_args(["--exclude", str(report)]).exclude == str(report)
