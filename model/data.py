@@ -5,6 +5,7 @@ import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,11 @@ class ImageFolderIndex:
 
     def __len__(self) -> int:
         return len(self.paths)
+
+    @cached_property
+    def names(self) -> list[str]:
+        """``class/file`` per image: how reports, audits and exclusion lists name it."""
+        return [f"{path.parent.name}/{path.name}" for path in self.paths]
 
     def fingerprint(self) -> str:
         """SHA-256 over sorted (class/name, content digest): identifies the data exactly."""
@@ -98,7 +104,7 @@ def split_train_val(index: ImageFolderIndex, val_fraction: float, seed: int,
 
 def drop_listed(index: ImageFolderIndex, idx: np.ndarray, listed: set[str]) -> np.ndarray:
     """``idx`` without the images whose ``class/file`` name is in ``listed``."""
-    keep = [i for i in idx if f"{index.paths[i].parent.name}/{index.paths[i].name}" not in listed]
+    keep = [i for i in idx if index.names[i] not in listed]
     return np.asarray(keep, dtype=np.int64)
 
 

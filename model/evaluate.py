@@ -120,7 +120,7 @@ def evaluate(checkpoint: str | Path, data: str | Path, batch_size: int = 64,
     """
     clf = load_classifier(checkpoint)
     index, probs, timing = predict_folder(clf, data, batch_size)
-    names = [f"{p.parent.name}/{p.name}" for p in index.paths]
+    names = index.names
     clean_names = load_clean_names(audit, index.fingerprint())
     metrics = full_and_clean(index.labels, probs, names, clf.classes, clean_names)
     metrics["misclassified"] = misclassified(index.labels, probs, names, clf.classes, clean_names)

@@ -180,7 +180,7 @@ def measure(clf: Classifier, data: Path) -> dict:
         "ood_rejected_rate": float(ood_rejected.mean()),
         "ood_rejected_by_pixels": int(by_pixels.sum()), "ood_rejected_by_file_tags": len(by_file),
         "ood_accepted_names": [n for n, r in zip(ood, ood_rejected) if not r],
-        "testing_rejected_names": [f"{p.parent.name}/{p.name}" for p, r in zip(testing.paths, test_rejected) if r],
+        "testing_rejected_names": [n for n, r in zip(testing.names, test_rejected) if r],
     }
 
 

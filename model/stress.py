@@ -109,7 +109,7 @@ def run_stress(checkpoints: Sequence[Path], data: Path, audit: str | None,
             index = index_folder(data, classes=clf.classes)
             greys = load_greys(index.paths)
             names = load_clean_names(audit, index.fingerprint())
-            clean = None if names is None else np.array([f"{p.parent.name}/{p.name}" in names for p in index.paths])
+            clean = None if names is None else np.array([name in names for name in index.names])
         elif list(clf.classes) != list(index.classes):
             raise ValueError(f"{checkpoint.name}: classes {clf.classes} differ from {index.classes}")
         print(f"{checkpoint.name} ({clf.arch}):", flush=True)

@@ -37,11 +37,17 @@ def test_decoded_cache_is_reused(tiny_dataset, tmp_path):
     assert torch.equal(first, cached_decode(index, spec, tmp_path))
 
 
+def test_names_are_class_slash_file(tiny_dataset):
+    index = index_folder(tiny_dataset / "Training")
+    assert index.names[0] == "glioma/glioma_000.png" and len(index.names) == len(index)
+    assert index.subset(np.array([1])).names == [index.names[1]]
+
+
 def test_drop_listed_removes_only_the_named_images(tiny_dataset):
     index = index_folder(tiny_dataset / "Training")
     idx = np.arange(len(index))
     kept = drop_listed(index, idx, {"glioma/glioma_000.png", "notumor/notumor_003.png", "glioma/absent.png"})
     assert len(kept) == len(index) - 2
-    names = {f"{index.paths[i].parent.name}/{index.paths[i].name}" for i in kept}
+    names = {index.names[i] for i in kept}
     assert "glioma/glioma_000.png" not in names and "glioma/glioma_dup.png" in names
     assert drop_listed(index, idx, set()).tolist() == idx.tolist()
