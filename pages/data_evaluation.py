@@ -54,9 +54,10 @@ if ct:
         f"ring finds **{training} of {ct['checked']['Training']:,}** Training and **{testing} of "
         f"{ct['checked']['Testing']:,}** Testing images that look like CT slices, not MRIs, "
         + ("all filed as " if len(ct["classes"]) == 1 else "filed as ") + " or ".join(ct["classes"])
-        + ". A network trained on them can learn \"a CT picture means no tumour\" rather than anatomy, "
-        "and the \"not a brain MRI\" check learns to accept CT pictures. Slices whose ring is open or not "
-        "saturated are missed (a few CT slices filed as meningioma among them), so these counts are a floor."
+        + ". A network trained on them can learn \"a CT picture means no tumour\" rather than anatomy. "
+        "The \"not a brain MRI\" check accepts them too, and still did when fitted on a network trained "
+        "without them. Slices whose ring is open or not saturated are missed (a few CT slices filed as "
+        "meningioma among them), so these counts are a floor."
         + (f" Of the {testing} Testing CT slices, {ct['testing_clean'] or 'none'} are in the clean subset"
            if ct["testing_clean"] is not None else "")
         + (f"; the model gets {ct['testing_wrong'] or 'none'} wrong" if ct["testing_wrong"] is not None else "")
