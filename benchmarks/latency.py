@@ -3,7 +3,8 @@
     python benchmarks/latency.py [--repeats 20]
 
 Measures load time, one prediction (batch 1), one prediction + Grad-CAM
-(what the Diagnose page does per upload) and batch-32 throughput.
+(what the Diagnose page does per upload), the same with LayerCAM (the page's other
+heat map) and batch-32 throughput.
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ def main() -> None:
     batch = (images * 8)[:32]
     one = median_seconds(lambda: clf.predict_proba(images[:1]), repeats=args.repeats)
     explain = median_seconds(lambda: clf.explain(images[0]), repeats=args.repeats)
+    layercam = median_seconds(lambda: clf.explain(images[0], method="LayerCAM"), repeats=args.repeats)
     many = median_seconds(lambda: clf.predict_proba(batch), repeats=max(3, args.repeats // 5))
     print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
           f"torch {torch.__version__}")
@@ -40,9 +42,11 @@ def main() -> None:
     print(f"load checkpoint:                 {load_s * 1000:8.1f} ms")
     print(f"predict, batch 1:                {one * 1000:8.1f} ms/image")
     print(f"predict + Grad-CAM, batch 1:     {explain * 1000:8.1f} ms/image")
+    print(f"predict + LayerCAM, batch 1:     {layercam * 1000:8.1f} ms/image")
     print(f"predict, batch 32:               {many / len(batch) * 1000:8.1f} ms/image "
           f"({len(batch) / many:.1f} images/s)")
     print(f"ratio Grad-CAM upload / predict:  {explain / one:.2f}x")
+    print(f"ratio LayerCAM upload / Grad-CAM upload: {layercam / explain:.2f}x")
     print(f"ratio batch-32 / batch-1 throughput: {(len(batch) / many) / (1 / one):.2f}x")
 
 

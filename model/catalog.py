@@ -19,10 +19,11 @@ ARCH_NAMES = {"resnet50": "ResNet50", "resnet18": "ResNet18", "mobilenet_v2": "M
 class ModelReport:
     """A checkpoint's metadata plus the result files committed beside it.
 
-    Files beside ``name.safetensors``: ``name.metrics.json`` (evaluation),
-    ``name.history.json`` (per-epoch curves), ``name.config.json`` and ``name.ood.json``
-    (the latest "not a brain MRI" measurement, which may be newer than the copy in the
-    checkpoint: re-measuring after a change to the pixel checks need not rewrite the weights).
+    Files beside ``name.safetensors`` (see :func:`result_file`): ``name.metrics.json``
+    (evaluation), ``name.history.json`` (per-epoch curves), ``name.config.json``,
+    ``name.ood.json`` (the latest "not a brain MRI" measurement, which may be newer than the
+    copy in the checkpoint: re-measuring after a change to the pixel checks need not rewrite
+    the weights) and ``name.explain.json`` (``model.explain_check``: can the heat map be trusted).
     """
 
     checkpoint: Path
@@ -31,6 +32,7 @@ class ModelReport:
     history: list[dict] | None
     audit: dict[str, Any] | None = None
     ood_report: dict[str, Any] | None = None
+    explanation: dict[str, Any] | None = None
 
     @property
     def arch(self) -> str:
@@ -64,16 +66,21 @@ def _read_json(path: Path) -> Any:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def result_file(checkpoint: str | Path, kind: str) -> Path:
+    """``name.<kind>.json`` beside ``name.safetensors``: where a command keeps a checkpoint's results."""
+    return Path(checkpoint).with_suffix(f".{kind}.json")
+
+
 def model_report(checkpoint: str | Path = DEFAULT_CHECKPOINT) -> ModelReport:
     checkpoint = Path(checkpoint)
-    stem = checkpoint.with_suffix("")
     return ModelReport(
         checkpoint=checkpoint,
         metadata=read_metadata(checkpoint),
-        metrics=_read_json(stem.with_suffix(".metrics.json")),
-        history=_read_json(stem.with_suffix(".history.json")),
+        metrics=_read_json(result_file(checkpoint, "metrics")),
+        history=_read_json(result_file(checkpoint, "history")),
         audit=audit_headline(checkpoint.parent / "audit.json"),
-        ood_report=_read_json(stem.with_suffix(".ood.json")),
+        ood_report=_read_json(result_file(checkpoint, "ood")),
+        explanation=_read_json(result_file(checkpoint, "explain")),
     )
 
 

@@ -15,6 +15,7 @@ import torch
 
 from .audit import replace_thumbnails
 from .calibration import reliability_bins
+from .catalog import result_file
 from .checkpoint import atomic_write, load_checkpoint, save_checkpoint
 from .data import ImageFolderIndex, decode_all, index_folder
 from .inference import DEFAULT_CHECKPOINT, WEIGHTS_DIR, Classifier, load_classifier
@@ -162,7 +163,7 @@ def main(argv: list[str] | None = None) -> None:
     metrics = evaluate(args.checkpoint, args.data, args.batch_size, args.audit)
     if args.mistakes_dir:
         save_mistake_thumbnails(metrics["misclassified"], args.data, args.mistakes_dir)
-    out = Path(args.out) if args.out else Path(args.checkpoint).with_suffix(".metrics.json")
+    out = Path(args.out) if args.out else result_file(args.checkpoint, "metrics")
     atomic_write(out, lambda tmp: Path(tmp).write_text(json.dumps(metrics, indent=2)))
     if args.store:
         store_in_checkpoint(args.checkpoint, metrics)

@@ -19,7 +19,8 @@ class ArchInfo:
 
     builder: Callable[..., nn.Module]
     weights: str  # name of the torchvision weights enum entry
-    cam_layer: str  # dotted path of the last convolutional block
+    cam_layer: str  # dotted path of the last convolutional block (stride 32)
+    fine_cam_layer: str  # dotted path of the last block at stride 16: a heat map twice as fine
     replace_head: Callable[[nn.Module, int], None]
     residual: bool = False  # has torchvision's ``zero_init_residual`` switch
 
@@ -38,12 +39,17 @@ def _classifier_head(model: nn.Module, num_classes: int) -> None:
 
 
 ARCHS: dict[str, ArchInfo] = {
-    "resnet50": ArchInfo(models.resnet50, "ResNet50_Weights.IMAGENET1K_V2", "layer4", _fc_head, residual=True),
-    "resnet18": ArchInfo(models.resnet18, "ResNet18_Weights.IMAGENET1K_V1", "layer4", _fc_head, residual=True),
-    "mobilenet_v2": ArchInfo(models.mobilenet_v2, "MobileNet_V2_Weights.IMAGENET1K_V2", "features", _classifier_head),
-    "efficientnet_b0": ArchInfo(models.efficientnet_b0, "EfficientNet_B0_Weights.IMAGENET1K_V1", "features", _classifier_head),
-    "densenet121": ArchInfo(models.densenet121, "DenseNet121_Weights.IMAGENET1K_V1", "features", _classifier_head),
-    "vgg16": ArchInfo(models.vgg16_bn, "VGG16_BN_Weights.IMAGENET1K_V1", "features", _classifier_head),
+    "resnet50": ArchInfo(models.resnet50, "ResNet50_Weights.IMAGENET1K_V2", "layer4", "layer3", _fc_head,
+                         residual=True),
+    "resnet18": ArchInfo(models.resnet18, "ResNet18_Weights.IMAGENET1K_V1", "layer4", "layer3", _fc_head,
+                         residual=True),
+    "mobilenet_v2": ArchInfo(models.mobilenet_v2, "MobileNet_V2_Weights.IMAGENET1K_V2", "features", "features.13",
+                             _classifier_head),
+    "efficientnet_b0": ArchInfo(models.efficientnet_b0, "EfficientNet_B0_Weights.IMAGENET1K_V1", "features",
+                                "features.5", _classifier_head),
+    "densenet121": ArchInfo(models.densenet121, "DenseNet121_Weights.IMAGENET1K_V1", "features",
+                            "features.denseblock3", _classifier_head),
+    "vgg16": ArchInfo(models.vgg16_bn, "VGG16_BN_Weights.IMAGENET1K_V1", "features", "features.42", _classifier_head),
 }
 
 
@@ -86,9 +92,10 @@ def create_model(name: str, num_classes: int, pretrained: bool = False,
     return model
 
 
-def cam_target_layer(model: nn.Module, name: str) -> nn.Module:
-    """The layer whose activations Grad-CAM should use for ``name``."""
-    return model.get_submodule(ARCHS[name].cam_layer)
+def cam_target_layer(model: nn.Module, name: str, fine: bool = False) -> nn.Module:
+    """The layer whose activations a heat map uses for ``name``: the last block, or with
+    ``fine`` the last block at stride 16 (a map twice as fine, e.g. 10×10 at 160 px)."""
+    return model.get_submodule(ARCHS[name].fine_cam_layer if fine else ARCHS[name].cam_layer)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -1,8 +1,9 @@
-"""Grad-CAM through pytorch-grad-cam, wrapped so hooks never outlive their use."""
+"""Heat maps (Grad-CAM, LayerCAM) through pytorch-grad-cam, wrapped so hooks never outlive their use."""
 from __future__ import annotations
 
 import sys
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -12,6 +13,36 @@ from torch import nn
 # pytorch-grad-cam is imported where it is first used, not here: its package imports every CAM
 # method it has, and with them scikit-learn, SciPy, pandas and matplotlib (1.5 s of the app's
 # cold start). The Diagnose page shows its first prediction while that import runs.
+
+
+@dataclass(frozen=True)
+class HeatMapMethod:
+    """One way to draw the heat map: a pytorch-grad-cam method on one block of the network.
+
+    Attributes:
+        name: what the app calls it.
+        cam_class: the pytorch-grad-cam class that computes it.
+        fine: use the last block at stride 16 (a map twice as fine) instead of the last block.
+    """
+
+    name: str
+    cam_class: str
+    fine: bool
+
+
+#: The heat maps the app offers, its default first. ``python -m model.explain_check`` measures each.
+HEAT_MAP_METHODS = (
+    HeatMapMethod("Grad-CAM", "GradCAM", fine=False),
+    HeatMapMethod("LayerCAM", "LayerCAM", fine=True),
+)
+
+
+def heat_map_method(name: str) -> HeatMapMethod:
+    """The entry of :data:`HEAT_MAP_METHODS` called ``name``."""
+    for method in HEAT_MAP_METHODS:
+        if method.name == name:
+            return method
+    raise KeyError(f"unknown heat map {name!r}; choose from {[m.name for m in HEAT_MAP_METHODS]}")
 
 
 def cam_library_loaded() -> bool:
@@ -43,10 +74,12 @@ class GradCamExplainer:
             heat, logits = explain(batch, class_index=2)
     """
 
-    def __init__(self, model: nn.Module, target_layer: nn.Module, short_backward: bool = True):
+    def __init__(self, model: nn.Module, target_layer: nn.Module, short_backward: bool = True,
+                 cam_class: str = "GradCAM"):
         self.model = model
         self.target_layer = target_layer
         self.short_backward = short_backward
+        self.cam_class = cam_class  # a pytorch-grad-cam method that takes target layers (GradCAM, LayerCAM, …)
         self._cam: Any = None  # pytorch_grad_cam.GradCAM inside the block
         self._cut = None
         self._frozen: list[nn.Parameter] = []
@@ -58,9 +91,9 @@ class GradCamExplainer:
                 p.requires_grad_(False)
             # registered before GradCAM's own hooks, so theirs see the leaf
             self._cut = self.target_layer.register_forward_hook(_start_graph_here)
-        from pytorch_grad_cam import GradCAM
+        import pytorch_grad_cam
 
-        self._cam = GradCAM(model=self.model, target_layers=[self.target_layer])
+        self._cam = getattr(pytorch_grad_cam, self.cam_class)(model=self.model, target_layers=[self.target_layer])
         return self
 
     def __exit__(self, *exc) -> None:
@@ -74,18 +107,24 @@ class GradCamExplainer:
             p.requires_grad_(True)
         self._frozen = []
 
-    def __call__(self, batch: torch.Tensor, class_index: int | None = None) -> tuple[np.ndarray, torch.Tensor]:
+    def __call__(self, batch: torch.Tensor,
+                 class_index: int | Sequence[int] | None = None) -> tuple[np.ndarray, torch.Tensor]:
         """Heat maps ``(N, H, W)`` in [0, 1] at the batch's size, and the logits.
 
         Args:
             batch: network-ready input.
-            class_index: class to explain; ``None`` explains each image's top class.
+            class_index: class to explain, for the whole batch or one per image;
+                ``None`` explains each image's top class.
         """
         if self._cam is None:
             raise RuntimeError("use GradCamExplainer inside a 'with' block")
         from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
-        targets = None if class_index is None else [ClassifierOutputTarget(class_index)] * len(batch)
+        if class_index is None:
+            targets = None
+        else:
+            per_image = [class_index] * len(batch) if np.ndim(class_index) == 0 else list(class_index)
+            targets = [ClassifierOutputTarget(int(c)) for c in per_image]
         heat = self._cam(input_tensor=batch, targets=targets)
         return np.nan_to_num(heat.astype(np.float32)), self._cam.outputs.detach()
 

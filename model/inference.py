@@ -13,7 +13,7 @@ from PIL import Image
 from .batch_engine import OnnxBatchEngine, try_batch_engine
 from .checkpoint import load_checkpoint
 from .factory import cam_target_layer, create_model, to_channels_last
-from .gradcam import GradCamExplainer, overlay_heatmap
+from .gradcam import HEAT_MAP_METHODS, GradCamExplainer, heat_map_method, overlay_heatmap
 from .ood import FeatureGuard, PenultimateFeatures, input_problem, split_guard_tensors
 from .preprocess import PreprocessSpec, uint8_to_float, uncrop_map
 from .scan import Scan
@@ -42,8 +42,9 @@ class Explanation:
     Attributes:
         probabilities: ``(C,)`` class probabilities in ``classes`` order.
         class_index: the explained class (the top one unless asked otherwise).
-        heatmap: ``(H, W)`` Grad-CAM map in [0, 1], the size of the input image, or
-            ``None`` when it was not asked for (``explain(..., heatmap=False)``).
+        heatmap: ``(H, W)`` heat map in [0, 1] (Grad-CAM unless another method was asked for),
+            the size of the input image, or ``None`` when it was not asked for
+            (``explain(..., heatmap=False)``).
         problem: why the image does not look like a brain MRI, or ``None``.
     """
 
@@ -182,13 +183,15 @@ class Classifier:
         """Boolean ``(N,)``: does each image look like a brain MRI slice?"""
         return np.array([p is None for p in self.check_inputs(images)], dtype=bool)
 
-    def explain(self, image: Image.Image, class_index: int | None = None, heatmap: bool = True) -> Explanation:
-        """Probabilities, Grad-CAM and the input check for one image, from one forward/backward pass.
+    def explain(self, image: Image.Image, class_index: int | None = None, heatmap: bool = True,
+                method: str = HEAT_MAP_METHODS[0].name) -> Explanation:
+        """Probabilities, a heat map and the input check for one image, from one forward/backward pass.
 
         Args:
             class_index: the class to explain; ``None`` explains the top class.
-            heatmap: ``False`` skips Grad-CAM (one forward pass; no pytorch-grad-cam import,
+            heatmap: ``False`` skips the heat map (one forward pass; no pytorch-grad-cam import,
                 so a cold app can show its answer before the heat map is ready).
+            method: a name from :data:`model.gradcam.HEAT_MAP_METHODS` (default Grad-CAM).
         """
         if not heatmap:
             probs, problems = self.predict_and_check([image])
@@ -196,7 +199,9 @@ class Classifier:
             return Explanation(probs[0], chosen, None, problems[0])
         square, box = self.spec.to_square_grey(image)
         batch = self.spec.normalise(uint8_to_float(square[None])).contiguous(memory_format=torch.channels_last)
-        with self._lock, GradCamExplainer(self.model, cam_target_layer(self.model, self.arch)) as explainer, \
+        chosen_method = heat_map_method(method)
+        layer = cam_target_layer(self.model, self.arch, chosen_method.fine)
+        with self._lock, GradCamExplainer(self.model, layer, cam_class=chosen_method.cam_class) as explainer, \
                 PenultimateFeatures(self.model) as hook:
             heat, logits = explainer(batch, class_index)
         probs = self._softmax(logits)[0]

@@ -90,11 +90,30 @@ def bootstrap_ci(y_true: Sequence[int], y_pred: Sequence[int], statistic, confid
         ``(low, high)``; ``(value, value)`` when every resample gives the same figure.
     """
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    result = bootstrap((y_true, y_pred), statistic, paired=True, vectorized=False, method="percentile",
+    return _percentile_interval((y_true, y_pred), statistic, confidence, n_resamples, seed)
+
+
+def mean_with_ci(values: Sequence[float], confidence: float = 0.95, n_resamples: int = 1000,
+                 seed: int = 0) -> dict:
+    """Mean of per-image figures, with its percentile bootstrap interval, and their median.
+
+    Returns:
+        ``{"mean", "ci95", "median", "n"}``.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    interval = _percentile_interval((values,), np.mean, confidence, n_resamples, seed)
+    return {"mean": float(values.mean()), "ci95": list(interval), "median": float(np.median(values)),
+            "n": int(values.size)}
+
+
+def _percentile_interval(samples: tuple[np.ndarray, ...], statistic, confidence: float, n_resamples: int,
+                         seed: int) -> tuple[float, float]:
+    """scipy's percentile bootstrap over images (paired when there are several arrays)."""
+    result = bootstrap(samples, statistic, paired=True, vectorized=False, method="percentile",
                        confidence_level=confidence, n_resamples=n_resamples, random_state=seed)
     low, high = result.confidence_interval
-    value = float(statistic(y_true, y_pred))
     if np.isnan(low) or np.isnan(high):  # degenerate: all resamples equal
+        value = float(statistic(*samples))
         return value, value
     return float(low), float(high)
 

@@ -6,18 +6,20 @@ their figures through here, so the rule holds in one place.
 """
 from __future__ import annotations
 
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 __all__ = ["cut", "fixed", "percent", "percent_range"]
 
 
 def cut(value: float | Decimal, digits: int) -> Decimal:
-    """``value`` cut towards zero to ``digits`` decimals (figures here are never negative).
+    """``value`` cut down to ``digits`` decimals: towards zero, and away from it below zero.
+
+    A negative figure (a confidence change, a correlation) is never shown higher either.
 
     The float's shortest decimal form is used, so 0.99 stays 0.99 rather than 0.98999….
     """
     exact = value if isinstance(value, Decimal) else Decimal(repr(float(value)))
-    return exact.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_DOWN)
+    return exact.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_FLOOR)
 
 
 def fixed(value: float, digits: int = 4) -> str:

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+from .catalog import result_file
 from .checkpoint import atomic_write, load_checkpoint, read_metadata, save_checkpoint
 from .data import cache_dir_arg, cached_decode, index_folder
 from .inference import Classifier, load_classifier
@@ -204,7 +205,7 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(str(err))
     else:
         report = fit_and_measure(Path(args.checkpoint), Path(args.data), args.quantile, cache_dir_arg(args.cache_dir))
-    out = Path(args.out) if args.out else Path(args.checkpoint).with_suffix(".ood.json")
+    out = Path(args.out) if args.out else result_file(args.checkpoint, "ood")
     atomic_write(out, lambda tmp: Path(tmp).write_text(json.dumps(report, indent=1)))
     print(f"OOD images rejected: {report['ood_rejected']}/{report['ood_images']} "
           f"({percent(report['ood_rejected_rate'], 1)}; {report['ood_rejected_by_pixels']} by the pixel checks, "

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from model import ImageLoadError, load_classifier, load_scan
-from model.gradcam import cam_library_loaded
+from model.gradcam import HEAT_MAP_METHODS, cam_library_loaded
 from model.catalog import model_report
 from model.charts import probability_bars, slice_probabilities
 from model.inference import UNSURE_BELOW, refusal_reason
@@ -16,10 +16,11 @@ report = st.cache_resource(model_report)()
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def explain_upload(data: bytes, name: str, axis: str | None, index: int | None, _image, heatmap: bool = True):
-    """Cached per file and slice (``_image``, already decoded, is not hashed), so moving the
-    opacity slider does not re-run the network."""
-    return classifier.explain(_image, heatmap=heatmap)
+def explain_upload(data: bytes, name: str, axis: str | None, index: int | None, _image, heatmap: bool = True,
+                   method: str = HEAT_MAP_METHODS[0].name):
+    """Cached per file, slice and heat map (``_image``, already decoded, is not hashed), so moving
+    the opacity slider does not re-run the network."""
+    return classifier.explain(_image, heatmap=heatmap, method=method)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -55,9 +56,11 @@ try:
     scan = load_scan(data, name)
     axis, index = choose_slice(scan)
     image = scan.slice(axis, index)
+    # the heat-map choice below, read before its widget is drawn so the first pass draws the right map
+    method = st.session_state.get("heat_map_method", HEAT_MAP_METHODS[0].name)
     with st.spinner("Looking at the scan…"):
         # On a cold server the Grad-CAM library is not loaded yet (~1.5 s): answer first, map below.
-        explanation = explain_upload(data, name, axis, index, image, heatmap=cam_library_loaded())
+        explanation = explain_upload(data, name, axis, index, image, heatmap=cam_library_loaded(), method=method)
 except ImageLoadError as err:
     st.error(f"**That file could not be used.** {err}", icon=":material/block:")
     st.stop()
@@ -86,14 +89,18 @@ else:
 left, right = st.columns(2)
 with left:
     st.plotly_chart(probability_bars(names, explanation.probabilities), width="stretch")
+    st.radio("Heat map", [m.name for m in HEAT_MAP_METHODS], key="heat_map_method", horizontal=True,
+             help="Grad-CAM uses the network's last block and changes with the class it explains. LayerCAM "
+                  "uses the block before it, on a grid twice as fine, but looks much the same whatever the "
+                  "class. The Model card measures how far each can be trusted.")
     opacity = st.slider("Heat-map opacity", 0.0, 1.0, 0.45, 0.05)
 with right:
     original, overlay = st.columns(2)
     original.image(image.convert("RGB"), caption="Uploaded image", width="stretch")
     if explanation.heatmap is None:
         with overlay, st.spinner("Drawing the heat map…"):
-            explanation = explain_upload(data, name, axis, index, image)
-    overlay.image(explanation.overlay(image, opacity), caption=f"Grad-CAM for “{names[top]}”", width="stretch")
+            explanation = explain_upload(data, name, axis, index, image, method=method)
+    overlay.image(explanation.overlay(image, opacity), caption=f"{method} for “{names[top]}”", width="stretch")
 
 if scan.technical_tags:
     with st.expander("Technical details of the file (patient information is never read out)"):
@@ -110,8 +117,10 @@ with st.expander("How to read this"):
         "- **Bars**: the network's probability for each of the four classes; they add up to 100%."
         + (" They are calibrated (temperature scaling), so 90% should be right about 9 times in 10."
            if "temperature" in classifier.metadata else "") + "\n"
-        "- **Grad-CAM**: red marks the regions that pushed the network towards its answer, "
-        "computed from the last convolutional block. It shows where the network looked, "
-        "not where a tumour is; a sensible answer from the wrong region is a warning sign.\n"
+        "- **Heat map**: red marks the regions that pushed the network towards its answer. Grad-CAM "
+        "computes it from the last convolutional block (a coarse grid), LayerCAM from the block before it "
+        "(twice as fine). It shows where the network looked, not where a tumour is; a sensible answer "
+        "from the wrong region is a warning sign. Neither map is proof: the Model card measures how far "
+        "each can be trusted.\n"
         "- The model only knows these four classes. It has been trained on 2-D slices from one public "
         "dataset and can be confidently wrong on scans that look different.")

@@ -45,6 +45,37 @@ if history:
     st.markdown("Validation figures use the averaged (EMA) weights on a held-out 6% of Training; "
                 "training figures are on augmented images, so they sit lower.")
 
+explain = report.explanation
+if explain:
+    st.subheader("Can the heat map be trusted?")
+    road, versus, rank = explain["road"], explain["versus"], explain["rank_correlation"]
+    for column, name in zip(st.columns(len(explain["methods"]) + 1), explain["methods"]):
+        column.metric(f"Faithfulness of {name} (ROAD)", fixed(road[name]["mean"], 3))
+    st.markdown(
+        f"On {road[explain['methods'][0]]['n']} Testing images ({explain['per_class']} per class), the pixels a "
+        "heat map ranks highest, or lowest, were blanked out and filled in from their neighbours (ROAD, from "
+        "pytorch-grad-cam), and the change in the answer's probability measured. A score above zero means the "
+        "map points at pixels the network relies on. Two maps that know nothing about the network set the bar.")
+    st.dataframe([{"map": name, "ROAD score": float(cut(summary["mean"], 3)),
+                   "95% interval": f"{fixed(summary['ci95'][0], 3)} to {fixed(summary['ci95'][1], 3)}",
+                   **{f"same map {check}": fixed(rank[name][key]["mean"], 2) if name in rank else "—"
+                      for check, key in (("from random weights", "randomised weights"),
+                                         ("for the runner-up class", "runner-up class"))}}
+                  for name, summary in road.items()],
+                 hide_index=True, width="stretch")
+    words = {"better": "**more faithful** than", "worse": "**less faithful** than",
+             "unclear": "not clearly different from"}
+    st.markdown("\n".join(
+        f"- {name} is " + "; ".join(f"{words[v['verdict']]} {other} (higher on {percent(v['share_better'], 0)} of "
+                                     "images)" for other, v in comparisons.items()) + "."
+        for name, comparisons in versus.items()))
+    st.markdown(
+        "The last two columns are rank correlations (0: unrelated, 1: the same map). A network with the same "
+        "layers and **random weights** should give a different map; part of any map follows the outline of the "
+        "head whatever the weights, so the closer to 0, the more the map shows what the network learned. The map "
+        "for the **runner-up class** should differ from the map for the answer too; if it did not, the map would "
+        "show where the network looked, not why it chose.")
+
 with st.expander("Training configuration and preprocessing"):
     st.json({"preprocess": meta["preprocess"], "train_config": meta.get("train_config", {}),
              "data_fingerprint": meta.get("data_fingerprint"), "parameters": meta.get("parameters")})

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from model.numbers import percent
+from model.numbers import fixed, percent
 
 from .conftest import synthetic_mri
 
@@ -62,6 +62,20 @@ def test_diagnose_answers_and_draws_the_map_on_a_cold_and_a_warm_server(cam_load
     assert any(caption.startswith("Grad-CAM for") for caption in captions)
 
 
+def test_the_heat_map_can_be_switched_to_layercam_and_back(samples, bundled):
+    at = diagnose()
+    heat_map = at.radio(key="heat_map_method")
+    assert heat_map.options == ["Grad-CAM", "LayerCAM"] and heat_map.value == "Grad-CAM"
+    heading = at.subheader[0].value
+    heat_map.set_value("LayerCAM").run()
+    assert not at.exception and not at.error
+    captions = [img.caption for image in at.image for img in image.proto.imgs]
+    assert any(caption.startswith("LayerCAM for") for caption in captions)
+    assert at.subheader[0].value == heading  # the answer does not depend on the map
+    at.radio(key="heat_map_method").set_value("Grad-CAM").run()
+    assert any(img.caption.startswith("Grad-CAM for") for image in at.image for img in image.proto.imgs)
+
+
 def test_opacity_slider_reruns_without_error():
     at = diagnose()
     at.slider[0].set_value(0.9).run()
@@ -94,6 +108,23 @@ def test_model_card_renders_committed_results():
     metrics = json.loads((REPO / "model/weights/resnet50.metrics.json").read_text())
     assert at.metric[0].value == percent(metrics["accuracy"])
     assert len(at.get("plotly_chart")) == 2  # confusion matrix and training curves
+
+
+def test_model_card_says_how_far_the_heat_map_can_be_trusted():
+    at = AppTest.from_file("../pages/model_card.py", default_timeout=TIMEOUT).run()
+    assert not at.exception
+    explain = json.loads((REPO / "model/weights/resnet50.explain.json").read_text())
+    assert "Can the heat map be trusted?" in [h.value for h in at.subheader]
+    shown = {m.label: m.value for m in at.metric}
+    for name in explain["methods"]:
+        assert shown[f"Faithfulness of {name} (ROAD)"] == fixed(explain["road"][name]["mean"], 3)
+    text = " ".join(m.value for m in at.markdown)
+    assert f"On {len(explain['images'])} Testing images" in text
+    for name, comparisons in explain["versus"].items():
+        for other, versus in comparisons.items():
+            assert f"{other} (higher on {percent(versus['share_better'], 0)} of images)" in text
+    table = at.dataframe[-1].value
+    assert list(table["map"]) == [*explain["methods"], *explain["baselines"]]
 
 
 def test_data_evaluation_page_shows_leak_clean_figures_calibration_and_ood():
@@ -161,13 +192,16 @@ def test_nifti_upload_has_slice_controls_and_a_per_slice_chart(sample_nifti_path
     at.radio[0].set_value("Upload your own").run()
     at.file_uploader[0].upload(sample_nifti_path.name, sample_nifti_path.read_bytes(), "application/gzip").run()
     assert not at.exception and not at.error
-    assert [r.label for r in at.radio][-1] == "Slice direction"
+    def direction():
+        return next(r for r in at.radio if r.label == "Slice direction")
+
+    assert direction().options == ["axial", "coronal", "sagittal"]
     slice_slider = next(s for s in at.slider if s.label == "Axial slice")
     slice_slider.set_value(slice_slider.value + 1).run()
     assert not at.exception and at.subheader[0].value.startswith(VERDICTS)
-    at.radio[-1].set_value("coronal").run()
+    direction().set_value("coronal").run()
     assert any(s.label == "Coronal slice" for s in at.slider)
-    at.radio[-1].set_value("axial").run()
+    direction().set_value("axial").run()
     at.toggle[-1].set_value(True).run()  # classify every axial slice
     assert not at.exception
     assert len(at.get("plotly_chart")) == 2

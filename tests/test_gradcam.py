@@ -6,22 +6,26 @@ import torch
 from PIL import Image
 
 from model import GradCamExplainer, create_model, overlay_heatmap
-from model.factory import cam_target_layer
+from model.factory import ARCHS, cam_target_layer
+from model.gradcam import HEAT_MAP_METHODS, heat_map_method
 
 
 def all_hooks(model: torch.nn.Module) -> int:
     return sum(len(m._forward_hooks) + len(m._backward_hooks) for m in model.modules())
 
 
-@pytest.mark.parametrize("arch", ["resnet18", "mobilenet_v2", "densenet121"])
-def test_short_backward_gives_the_same_map_as_a_full_backward(arch):
+@pytest.mark.parametrize("arch, method", [("resnet18", "Grad-CAM"), ("mobilenet_v2", "Grad-CAM"),
+                                          ("densenet121", "Grad-CAM"), ("resnet18", "LayerCAM"),
+                                          ("densenet121", "LayerCAM"), ("vgg16", "LayerCAM")])
+def test_short_backward_gives_the_same_map_as_a_full_backward(arch, method):
     torch.manual_seed(0)
     model = create_model(arch, 4).eval()
     batch = torch.randn(2, 3, 64, 64)
-    layer = cam_target_layer(model, arch)
-    with GradCamExplainer(model, layer, short_backward=False) as explain:
+    chosen = heat_map_method(method)
+    layer = cam_target_layer(model, arch, chosen.fine)
+    with GradCamExplainer(model, layer, short_backward=False, cam_class=chosen.cam_class) as explain:
         full, full_logits = explain(batch, class_index=1)
-    with GradCamExplainer(model, layer) as explain:
+    with GradCamExplainer(model, layer, cam_class=chosen.cam_class) as explain:
         short, short_logits = explain(batch, class_index=1)
     assert full.shape == short.shape == (2, 64, 64)
     assert full.max() > 0
@@ -67,3 +71,35 @@ def test_overlay_is_rgb_at_image_size():
     out = overlay_heatmap(image, heat, opacity=0.7)
     assert out.mode == "RGB" and out.size == (50, 40)
     assert np.asarray(out)[15, 15, 0] > np.asarray(out)[35, 45, 0]
+
+
+@pytest.mark.parametrize("per_image", [[0, 1], np.array([1, 0])])
+def test_gradcam_takes_one_class_per_image(per_image):
+    torch.manual_seed(0)
+    model = create_model("resnet18", 4).eval()
+    batch = torch.randn(2, 3, 64, 64)
+    with GradCamExplainer(model, cam_target_layer(model, "resnet18")) as explain:
+        together, _ = explain(batch, per_image)
+        alone = [explain(batch[i:i + 1], int(c))[0][0] for i, c in enumerate(per_image)]
+    np.testing.assert_allclose(together, np.stack(alone), atol=1e-5)
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHS))
+def test_the_fine_layer_gives_a_map_twice_as_fine_as_the_last_block(arch):
+    model = create_model(arch, 4).eval()
+    sides = {}
+    for fine in (False, True):
+        seen = []
+        hook = cam_target_layer(model, arch, fine).register_forward_hook(lambda m, i, o: seen.append(o.shape[-1]))
+        with torch.no_grad():
+            model(torch.zeros(1, 3, 160, 160))
+        hook.remove()
+        sides[fine] = seen[-1]
+    assert (sides[False], sides[True]) == (5, 10)
+
+
+def test_heat_map_methods_are_named_once_and_unknown_names_are_refused():
+    names = [m.name for m in HEAT_MAP_METHODS]
+    assert names[0] == "Grad-CAM" and len(set(names)) == len(names)
+    with pytest.raises(KeyError, match="choose from"):
+        heat_map_method("Saliency")

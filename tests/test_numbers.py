@@ -27,7 +27,13 @@ def test_digits_and_plain_numbers():
 
 
 def test_cut_is_never_above_the_value():
-    for value in (0.123456789, 0.98765, 0.5, 0.333333333, 0.999999):
+    for value in (0.123456789, 0.98765, 0.5, 0.333333333, 0.999999, -0.123456789, -0.5, -0.999999):
         for digits in range(6):
             assert cut(value, digits) <= Decimal(repr(value))
             assert Decimal(repr(value)) - cut(value, digits) < Decimal(1).scaleb(-digits)
+
+
+def test_a_negative_figure_is_cut_down_too():
+    assert fixed(-0.01234, 3) == "-0.013"
+    assert fixed(-0.5, 2) == "-0.50"
+    assert percent(-0.0012, 1) == "-0.2%"
