@@ -101,6 +101,8 @@ with right:
         with overlay, st.spinner("Drawing the heat map…"):
             explanation = explain_upload(data, name, axis, index, image, method=method)
     overlay.image(explanation.overlay(image, opacity), caption=f"{method} for “{names[top]}”", width="stretch")
+    if classifier.classes[top] == "notumor":
+        overlay.caption("With no lesion to point at, a no-tumour map carries least (see the Model card).")
 
 if scan.technical_tags:
     with st.expander("Technical details of the file (patient information is never read out)"):

@@ -1,6 +1,7 @@
 """Model card: what the bundled network is, how it was trained and how well it scores."""
 import streamlit as st
 
+from model import DISPLAY_NAMES
 from model.catalog import model_report
 from model.charts import confusion_matrix_heatmap, training_curves
 from model.numbers import cut, fixed, percent, percent_range
@@ -69,6 +70,10 @@ if explain:
         f"- {name} is " + "; ".join(f"{words[v['verdict']]} {other} (higher on {percent(v['share_better'], 0)} of "
                                      "images)" for other, v in comparisons.items()) + "."
         for name, comparisons in versus.items()))
+    st.markdown("By class, ROAD: " + "; ".join(
+        f"{name} " + ", ".join(f"{DISPLAY_NAMES.get(c, c).lower()} {fixed(v, 3)}" for c, v in per_class.items())
+        for name, per_class in explain["road_per_class"].items())
+                + ". A no-tumour slice has no lesion to point at, so its map carries least.")
     st.markdown(
         "The last two columns are rank correlations (0: unrelated, 1: the same map). A network with the same "
         "layers and **random weights** should give a different map; part of any map follows the outline of the "

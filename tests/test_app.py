@@ -76,6 +76,15 @@ def test_the_heat_map_can_be_switched_to_layercam_and_back(samples, bundled):
     assert any(img.caption.startswith("Grad-CAM for") for image in at.image for img in image.proto.imgs)
 
 
+def test_a_no_tumour_answer_says_its_map_carries_least(samples, bundled):
+    at = diagnose()
+    for index, sample in enumerate(samples):
+        at.selectbox[0].select_index(index).run()
+        answer = bundled.classes[bundled.explain(Image.open(sample.path)).class_index]
+        warned = any("no lesion to point at" in c.value for c in at.caption)
+        assert warned == (answer == "notumor"), sample.path.name
+
+
 def test_opacity_slider_reruns_without_error():
     at = diagnose()
     at.slider[0].set_value(0.9).run()
@@ -125,6 +134,7 @@ def test_model_card_says_how_far_the_heat_map_can_be_trusted():
             assert f"{other} (higher on {percent(versus['share_better'], 0)} of images)" in text
     table = at.dataframe[-1].value
     assert list(table["map"]) == [*explain["methods"], *explain["baselines"]]
+    assert f"no tumour {fixed(explain['road_per_class']['Grad-CAM']['notumor'], 3)}" in text
 
 
 def test_data_evaluation_page_shows_leak_clean_figures_calibration_and_ood():
