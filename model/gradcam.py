@@ -65,8 +65,8 @@ class GradCamExplainer:
 
     Inside the block the network's parameters are frozen and the autograd
     graph starts at ``target_layer``: the layers before it run as in
-    inference and the backward pass covers only the head, so a heat map costs
-    little more than a prediction. The maps are the same as with a full
+    inference and the backward pass covers only the layers after it (for the
+    last block, just the head), so a heat map costs little more than a prediction. The maps are the same as with a full
     backward pass (tested). Parameters get their ``requires_grad`` back on exit.
 
     Example:
@@ -80,7 +80,7 @@ class GradCamExplainer:
         self.target_layer = target_layer
         self.short_backward = short_backward
         self.cam_class = cam_class  # a pytorch-grad-cam method that takes target layers (GradCAM, LayerCAM, …)
-        self._cam: Any = None  # pytorch_grad_cam.GradCAM inside the block
+        self._cam: Any = None  # the pytorch-grad-cam method, inside the block
         self._cut = None
         self._frozen: list[nn.Parameter] = []
 
@@ -89,7 +89,7 @@ class GradCamExplainer:
             self._frozen = [p for p in self.model.parameters() if p.requires_grad]
             for p in self._frozen:
                 p.requires_grad_(False)
-            # registered before GradCAM's own hooks, so theirs see the leaf
+            # registered before the CAM method's own hooks, so theirs see the leaf
             self._cut = self.target_layer.register_forward_hook(_start_graph_here)
         import pytorch_grad_cam
 
