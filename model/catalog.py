@@ -8,6 +8,7 @@ from typing import Any
 
 from .checkpoint import read_metadata
 from .inference import DEFAULT_CHECKPOINT, DISPLAY_NAMES
+from .numbers import cut, fixed
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 SAMPLES_DIR = ASSETS_DIR / "samples"
@@ -113,6 +114,22 @@ def named_mistakes(metrics: dict[str, Any]) -> list[dict[str, Any]] | None:
                       "predicted": DISPLAY_NAMES.get(w["predicted"], w["predicted"]),
                       "thumbnail": thumbnail if thumbnail and thumbnail.exists() else None})
     return named
+
+
+def heat_map_rows(explanation: dict[str, Any]) -> list[dict[str, Any]]:
+    """The heat-map check (``model.explain_check``) as the Model card's table, one row per map.
+
+    Returns:
+        Per heat map and baseline: its ROAD score (cut to 3 decimals) and interval, and for the
+        heat maps the two rank correlations ("—" for the baselines, which have none).
+    """
+    rank = explanation["rank_correlation"]
+    checks = (("from random weights", "randomised weights"), ("for the runner-up class", "runner-up class"))
+    return [{"map": name, "ROAD score": float(cut(summary["mean"], 3)),
+             "95% interval": f"{fixed(summary['ci95'][0], 3)} to {fixed(summary['ci95'][1], 3)}",
+             **{f"same map {label}": fixed(rank[name][key]["mean"], 2) if name in rank else "—"
+                for label, key in checks}}
+            for name, summary in explanation["road"].items()]
 
 
 CT_LIKE_DIR = ASSETS_DIR / "ct_like"

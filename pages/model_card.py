@@ -2,7 +2,7 @@
 import streamlit as st
 
 from model import DISPLAY_NAMES
-from model.catalog import model_report
+from model.catalog import heat_map_rows, model_report
 from model.charts import confusion_matrix_heatmap, training_curves
 from model.numbers import cut, fixed, percent, percent_range
 from pages import follow_app_navigation
@@ -49,7 +49,7 @@ if history:
 explain = report.explanation
 if explain:
     st.subheader("Can the heat map be trusted?")
-    road, versus, rank = explain["road"], explain["versus"], explain["rank_correlation"]
+    road, versus = explain["road"], explain["versus"]
     for column, name in zip(st.columns(len(explain["methods"]) + 1), explain["methods"]):
         column.metric(f"Faithfulness of {name} (ROAD)", fixed(road[name]["mean"], 3))
     st.markdown(
@@ -57,13 +57,7 @@ if explain:
         "heat map ranks highest, or lowest, were blanked out and filled in from their neighbours (ROAD, from "
         "pytorch-grad-cam), and the change in the answer's probability measured. A score above zero means the "
         "map points at pixels the network relies on. Two maps that know nothing about the network set the bar.")
-    st.dataframe([{"map": name, "ROAD score": float(cut(summary["mean"], 3)),
-                   "95% interval": f"{fixed(summary['ci95'][0], 3)} to {fixed(summary['ci95'][1], 3)}",
-                   **{f"same map {check}": fixed(rank[name][key]["mean"], 2) if name in rank else "—"
-                      for check, key in (("from random weights", "randomised weights"),
-                                         ("for the runner-up class", "runner-up class"))}}
-                  for name, summary in road.items()],
-                 hide_index=True, width="stretch")
+    st.dataframe(heat_map_rows(explain), hide_index=True, width="stretch")
     words = {"better": "**more faithful** than", "worse": "**less faithful** than",
              "unclear": "not clearly different from"}
     st.markdown("\n".join(

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from model.catalog import MISTAKES_DIR, ModelReport, model_report, named_mistakes
+from model.catalog import MISTAKES_DIR, ModelReport, heat_map_rows, model_report, named_mistakes, result_file
 
 
 def report(**metadata) -> ModelReport:
@@ -73,3 +73,18 @@ def test_bundled_ct_like_findings_have_thumbnails():
     found = ct_like_findings(model_report())
     assert found["testing"] == sum(found["counts"]["Testing"].values())
     assert found["examples"] and all(path.exists() for path, _ in found["examples"])
+
+
+def test_result_files_sit_beside_their_checkpoint():
+    assert result_file("model/weights/resnet50.safetensors", "explain") == Path("model/weights/resnet50.explain.json")
+
+
+def test_heat_map_rows_cut_the_figures_and_leave_baselines_without_correlations():
+    summary = {"mean": 0.10899, "ci95": [0.0842, 0.13289], "median": 0.1, "n": 4}
+    explanation = {"road": {"Grad-CAM": summary, "a smooth random map": {**summary, "mean": -0.0148}},
+                   "rank_correlation": {"Grad-CAM": {"randomised weights": {"mean": 0.3309},
+                                                     "runner-up class": {"mean": -0.2331}}}}
+    grad_cam, random = heat_map_rows(explanation)
+    assert grad_cam == {"map": "Grad-CAM", "ROAD score": 0.108, "95% interval": "0.084 to 0.132",
+                        "same map from random weights": "0.33", "same map for the runner-up class": "-0.24"}
+    assert random["ROAD score"] == -0.015 and random["same map from random weights"] == "—"
