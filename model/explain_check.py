@@ -39,9 +39,9 @@ from scipy.stats import spearmanr
 from .catalog import result_file
 from .checkpoint import atomic_write
 from .data import ImageFolderIndex, decode_all, index_folder
-from .factory import cam_target_layer, create_model, to_channels_last
-from .gradcam import HEAT_MAP_METHODS, GradCamExplainer, HeatMapMethod
-from .inference import DEFAULT_CHECKPOINT, Classifier, load_classifier
+from .factory import create_model, to_channels_last
+from .gradcam import HEAT_MAP_METHODS, HeatMapMethod
+from .inference import DEFAULT_CHECKPOINT, Classifier, heat_map_explainer, load_classifier
 from .latency import cpu_model
 from .metrics import mean_with_ci
 from .numbers import fixed
@@ -107,8 +107,7 @@ def randomised_copy(arch: str, num_classes: int, seed: int = 0) -> torch.nn.Modu
 def heat_maps(model: torch.nn.Module, arch: str, method: HeatMapMethod, batch: torch.Tensor,
               classes: Sequence[int] | None = None) -> tuple[np.ndarray, torch.Tensor]:
     """``method``'s maps as the app draws them (``classes``: one per image, ``None`` = each top class) and logits."""
-    layer = cam_target_layer(model, arch, method.fine)
-    with GradCamExplainer(model, layer, cam_class=method.cam_class) as explain:
+    with heat_map_explainer(model, arch, method.name) as explain:
         return explain(batch.contiguous(memory_format=torch.channels_last), classes)
 
 

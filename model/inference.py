@@ -199,9 +199,7 @@ class Classifier:
             return Explanation(probs[0], chosen, None, problems[0])
         square, box = self.spec.to_square_grey(image)
         batch = self.spec.normalise(uint8_to_float(square[None])).contiguous(memory_format=torch.channels_last)
-        chosen_method = heat_map_method(method)
-        layer = cam_target_layer(self.model, self.arch, chosen_method.fine)
-        with self._lock, GradCamExplainer(self.model, layer, cam_class=chosen_method.cam_class) as explainer, \
+        with self._lock, heat_map_explainer(self.model, self.arch, method) as explainer, \
                 PenultimateFeatures(self.model) as hook:
             heat, logits = explainer(batch, class_index)
         probs = self._softmax(logits)[0]
@@ -212,6 +210,13 @@ class Classifier:
     def gradcam(self, image: Image.Image, class_index: int | None = None) -> np.ndarray:
         """Grad-CAM heat map ``(H, W)`` in [0, 1], the size of ``image``."""
         return self.explain(image, class_index).heatmap
+
+
+def heat_map_explainer(model: torch.nn.Module, arch: str, method: str = HEAT_MAP_METHODS[0].name) -> GradCamExplainer:
+    """The explainer that draws ``method`` (a name from :data:`model.gradcam.HEAT_MAP_METHODS`) on
+    ``model``, a network of architecture ``arch``, at the block that method uses."""
+    chosen = heat_map_method(method)
+    return GradCamExplainer(model, cam_target_layer(model, arch, chosen.fine), cam_class=chosen.cam_class)
 
 
 def refusal_reason(scan: Scan, explanation: Explanation) -> str | None:
