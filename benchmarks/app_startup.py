@@ -37,7 +37,7 @@ def machine_facts() -> str:
     """Date, CPU, threads, load and library versions: the context every figure below belongs to."""
     import torch
 
-    from model.latency import cpu_model
+    from model.evaluation.latency import cpu_model
 
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     return (f"date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}\n"
@@ -69,13 +69,15 @@ def cold_start() -> dict[str, float | None]:
             loaded = time.perf_counter() - started
             page.get_by_text(re.compile(RESULT_PATTERN)).first.wait_for(timeout=120_000)
             predicted = time.perf_counter() - started
-            # On a cold server the page answers first and draws the heat map after (model.gradcam)
+            # On a cold server the page answers first and draws the heat map after (model.classifier.gradcam)
             page.get_by_text("Grad-CAM for").first.wait_for(timeout=120_000)
             mapped = time.perf_counter() - started
             uploads = warm_uploads(page)
+            first_page_rss = rss_mib("VmHWM", proc.pid)
+            visit_every_page(page, url)
             return {"healthy": healthy, "loaded": loaded, "predicted": predicted, "mapped": mapped,
-                    "uploads": uploads,
-                    "server_rss": rss_mib("VmHWM", proc.pid)}
+                    "uploads": uploads, "server_rss": first_page_rss,
+                    "server_rss_all_pages": rss_mib("VmHWM", proc.pid), "server_rss_now": rss_mib("VmRSS", proc.pid)}
         finally:
             stop(proc)
             browser.close()
@@ -118,6 +120,19 @@ def warm_uploads(page) -> list[float]:
     return seconds
 
 
+#: Each page after Diagnose, by its URL path, and a text it shows once it has run to the end.
+#: The comparison page's last heading appears after every bundled model has answered the sample.
+PAGES = {"model_card": "Training configuration and preprocessing", "model_comparison": "Two models can agree",
+         "data_evaluation": "Made by `"}
+
+
+def visit_every_page(page, url: str) -> None:
+    """Open every other page (a new session each, as a visitor following a link) and wait for its end."""
+    for path, last_text in PAGES.items():
+        page.goto(f"{url}/{path}", wait_until="domcontentloaded")
+        page.get_by_text(last_text).first.wait_for(timeout=180_000)
+
+
 def rss_mib(field: str = "VmRSS", pid: int | str = "self") -> float | None:
     """A /proc/<pid>/status memory field (VmRSS now, VmHWM peak) in MiB (Linux), or None."""
     try:
@@ -137,7 +152,7 @@ def load_every_model() -> None:
     from PIL import Image
 
     from model import bundled_checkpoints, load_classifier
-    from model.catalog import bundled_samples
+    from model.views.catalog import bundled_samples
 
     after_imports = rss_mib()
     image = Image.open(bundled_samples()[0].path).convert("RGB")
@@ -197,6 +212,10 @@ def main() -> None:
     print("peak RSS, streamlit server after the first prediction: "
           + ("n/a (no /proc)" if server is None else f"{server:.1f} MiB")
           + f" (target <= {RSS_TARGET_MIB:.0f} MiB: {verdict(server, RSS_TARGET_MIB)})")
+    every = start["server_rss_all_pages"]
+    print(f"peak RSS, streamlit server with every page visited ({', '.join(PAGES)} after Diagnose): "
+          + ("n/a (no /proc)" if every is None else f"{every:.1f} MiB, {start['server_rss_now']:.1f} MiB resident now")
+          + f" (target <= {RSS_TARGET_MIB:.0f} MiB: {verdict(every, RSS_TARGET_MIB)})")
 
 if __name__ == "__main__":
     main()

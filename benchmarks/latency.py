@@ -19,8 +19,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from model import load_classifier  # noqa: E402
-from model.catalog import bundled_samples  # noqa: E402
-from model.latency import median_seconds  # noqa: E402
+from model.evaluation.latency import median_seconds  # noqa: E402
+from model.views.catalog import bundled_samples  # noqa: E402
 
 
 def main() -> None:

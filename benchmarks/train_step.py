@@ -3,7 +3,7 @@
     python benchmarks/train_step.py [--arch resnet50] [--size 128] [--batch 32] [--steps 4]
 
 Prints seconds per step (forward, backward, AdamW) and each row's speed as a
-ratio to the fp32 contiguous baseline. ``model.train --precision auto`` uses
+ratio to the fp32 contiguous baseline. ``model.training.train --precision auto`` uses
 the result: bf16 autocast on CUDA, fp32 on CPUs where bf16 does not pay.
 """
 from __future__ import annotations

@@ -8,7 +8,13 @@ Public API::
     scan = load_scan(upload)                 # every slice: scan.axes, scan.slice(axis, index)
     probs = clf.predict_proba([image])       # (N, C) in clf.classes order
     explanation = clf.explain(image)         # probabilities + Grad-CAM map
+
+The rooms, each importing only from those above it: ``names``, ``paths``, ``figures`` <
+``uploads`` (bytes → Scan) < ``classifier`` (image → answer) < ``data`` (image folders) <
+``training``, ``evaluation`` < ``comparison`` < ``views`` (what the pages show, no Streamlit).
+Commands: ``python -m model --help``.
 """
+import importlib as _importlib
 import os as _os
 import sys as _sys
 
@@ -18,29 +24,34 @@ import sys as _sys
 if not _os.path.exists("/dev/nvidiactl"):
     _sys.modules.setdefault("triton", None)
 
-from .checkpoint import CheckpointError, load_checkpoint, read_metadata, save_checkpoint
-from .factory import PretrainedWeightsUnavailable, available_models, create_model
-from .gradcam import GradCamExplainer, overlay_heatmap
-from .imageio import ImageLoadError
-from .inference import (DEFAULT_CHECKPOINT, DISPLAY_NAMES, Classifier, Explanation, bundled_checkpoints,
-                        load_classifier)
-from .preprocess import PreprocessSpec
-from .scan import Scan, load_image, load_scan
+#: Public name → the module that defines it. Loaded on first use, so that importing a light room
+#: (``model.views.catalog`` for the Data & evaluation page) does not pull in torch's image stack,
+#: SciPy or scikit-learn.
+_API = {
+    "CheckpointError": "model.classifier.checkpoint", "load_checkpoint": "model.classifier.checkpoint",
+    "read_metadata": "model.classifier.checkpoint", "save_checkpoint": "model.classifier.checkpoint",
+    "PretrainedWeightsUnavailable": "model.classifier.factory", "available_models": "model.classifier.factory",
+    "create_model": "model.classifier.factory",
+    "GradCamExplainer": "model.classifier.gradcam", "overlay_heatmap": "model.classifier.gradcam",
+    "Classifier": "model.classifier.inference", "Explanation": "model.classifier.inference",
+    "bundled_checkpoints": "model.classifier.inference", "load_classifier": "model.classifier.inference",
+    "PreprocessSpec": "model.classifier.preprocess",
+    "classification_metrics": "model.evaluation.metrics",
+    "DISPLAY_NAMES": "model.names", "DEFAULT_CHECKPOINT": "model.paths",
+    "ImageLoadError": "model.uploads.limits", "Scan": "model.uploads.scan",
+    "load_image": "model.uploads.load", "load_scan": "model.uploads.load",
+}
 
-__all__ = [
-    "CheckpointError", "Classifier", "DEFAULT_CHECKPOINT", "DISPLAY_NAMES", "Explanation",
-    "GradCamExplainer", "ImageLoadError", "PreprocessSpec", "PretrainedWeightsUnavailable", "Scan",
-    "available_models", "bundled_checkpoints", "classification_metrics", "create_model",
-    "load_checkpoint", "load_classifier", "load_image", "load_scan", "overlay_heatmap", "read_metadata",
-    "save_checkpoint",
-]
+__all__ = sorted(_API)
 
 
 def __getattr__(name: str):
-    # classification_metrics imports scikit-learn and scipy.stats (~1 s): only when asked for,
-    # so the app, which never computes metrics, starts without them.
-    if name == "classification_metrics":
-        from .metrics import classification_metrics
+    if name not in _API:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_importlib.import_module(_API[name]), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
 
-        return classification_metrics
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_API))

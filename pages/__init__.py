@@ -5,7 +5,7 @@ This file is never a page itself: ``st.navigation`` lists the pages by path in
 """
 import streamlit as st
 
-from model.catalog import bundled_samples
+from model.views.catalog import bundled_samples
 
 
 def follow_app_navigation() -> None:

@@ -1,12 +1,13 @@
 """Data & evaluation: the dataset, its duplicate leak, clean figures, calibration, the MRI check and robustness."""
 import streamlit as st
 
-from model import DISPLAY_NAMES
-from model.catalog import DUPLICATES_DIR, bundled_samples, ct_like_findings, model_report, named_mistakes
-from model.charts import class_balance, full_versus_clean, reliability_diagram
-from model.inference import UNSURE_BELOW
-from model.numbers import fixed, percent, percent_range
-from model.robustness import load_stress_report, robustness_heatmap, robustness_summary
+from model.classifier.inference import UNSURE_BELOW
+from model.figures import fixed, percent, percent_range
+from model.names import DISPLAY_NAMES
+from model.paths import DUPLICATES_DIR
+from model.views.catalog import bundled_samples, ct_like_findings, model_report, named_mistakes
+from model.views.charts import class_balance, full_versus_clean, reliability_diagram
+from model.views.robustness import load_stress_report, robustness_heatmap, robustness_summary
 from pages import follow_app_navigation
 
 follow_app_navigation()

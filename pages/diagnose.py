@@ -2,11 +2,12 @@
 import streamlit as st
 
 from model import ImageLoadError, load_classifier, load_scan
-from model.gradcam import HEAT_MAP_METHODS, cam_library_loaded
-from model.catalog import model_report
-from model.charts import probability_bars, slice_probabilities
-from model.inference import UNSURE_BELOW, refusal_reason
-from model.numbers import percent
+from model.classifier.gradcam import HEAT_MAP_METHODS, cam_library_loaded
+from model.classifier.inference import UNSURE_BELOW
+from model.figures import percent
+from model.views.catalog import model_report
+from model.views.charts import probability_bars, slice_probabilities
+from model.views.diagnosis import refusal_reason
 from pages import follow_app_navigation, sample_or_upload
 
 follow_app_navigation()

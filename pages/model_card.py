@@ -1,10 +1,10 @@
 """Model card: what the bundled network is, how it was trained and how well it scores."""
 import streamlit as st
 
-from model import DISPLAY_NAMES
-from model.catalog import heat_map_rows, model_report
-from model.charts import confusion_matrix_heatmap, training_curves
-from model.numbers import cut, fixed, percent, percent_range
+from model.figures import cut, fixed, percent, percent_range
+from model.names import DISPLAY_NAMES
+from model.views.catalog import heat_map_rows, model_report
+from model.views.charts import confusion_matrix_heatmap, training_curves
 from pages import follow_app_navigation
 
 follow_app_navigation()

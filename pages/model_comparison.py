@@ -2,13 +2,15 @@
 import streamlit as st
 
 from model import ImageLoadError, bundled_checkpoints, load_classifier, load_scan
-from model.catalog import ARCH_NAMES, model_report
-from model.charts import probability_bars
-from model.comparison import BUNDLE_LIMIT_BYTES, ComparisonFileError, comparison_dir, load_comparison
-from model.comparison_charts import (accuracy_vs_latency, confusion_matrices, diagnose_model_note, headline_bars,
-                                     protocol_warnings, recall_heatmap, roc_curves, summary_rows, training_curves)
-from model.inference import refusal_reason
-from model.numbers import percent
+from model.comparison.results import BUNDLE_LIMIT_BYTES, ComparisonFileError, load_comparison
+from model.figures import percent
+from model.names import ARCH_NAMES
+from model.paths import comparison_dir
+from model.views.catalog import model_report
+from model.views.charts import probability_bars
+from model.views.comparison_charts import (accuracy_vs_latency, confusion_matrices, diagnose_model_note, headline_bars,
+                                           protocol_warnings, recall_heatmap, roc_curves, summary_rows, training_curves)
+from model.views.diagnosis import refusal_reason
 from pages import follow_app_navigation, sample_or_upload
 
 follow_app_navigation()

@@ -10,8 +10,8 @@ import torch
 from PIL import Image, ImageDraw
 
 from model import create_model, load_classifier, save_checkpoint
-from model.catalog import bundled_samples
-from model.preprocess import PreprocessSpec
+from model.classifier.preprocess import PreprocessSpec
+from model.views.catalog import bundled_samples
 
 CLASSES = ["glioma", "meningioma", "notumor", "pituitary"]
 TINY_SPEC = PreprocessSpec(input_size=32, stage_size=40)

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from model.numbers import fixed, percent
+from model.figures import fixed, percent
 
 from .conftest import synthetic_mri
 
@@ -54,7 +54,7 @@ def test_every_sample_shows_the_models_answer(samples, bundled):
 @pytest.mark.parametrize("cam_loaded", [False, True], ids=["cold server", "warm server"])
 def test_diagnose_answers_and_draws_the_map_on_a_cold_and_a_warm_server(cam_loaded, monkeypatch, samples, bundled):
     """Cold (pytorch-grad-cam not yet imported): the answer comes from a forward pass, the map after."""
-    monkeypatch.setattr("model.gradcam.cam_library_loaded", lambda: cam_loaded)
+    monkeypatch.setattr("model.classifier.gradcam.cam_library_loaded", lambda: cam_loaded)
     at = diagnose()
     assert not at.exception and not at.error
     assert at.subheader[0].value == expected_heading(bundled, samples[0].path)
@@ -113,7 +113,7 @@ def test_model_card_renders_committed_results():
     assert "trained from scratch" in at.markdown[0].value
     labels = [m.label for m in at.metric]
     assert labels[:2] == ["Accuracy", "Balanced accuracy"]
-    # Figures are cut, never rounded up (model.numbers): 0.99237 reads 99.23%, not 99.24%.
+    # Figures are cut, never rounded up (model.figures): 0.99237 reads 99.23%, not 99.24%.
     metrics = json.loads((REPO / "model/weights/resnet50.metrics.json").read_text())
     assert at.metric[0].value == percent(metrics["accuracy"])
     assert len(at.get("plotly_chart")) == 2  # confusion matrix and training curves

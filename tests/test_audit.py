@@ -2,7 +2,7 @@ import json
 
 from PIL import Image, ImageFilter
 
-from model.audit import audit, main
+from model.data.audit import audit, main
 
 from .conftest import CLASSES, write_dataset, write_distinct_dataset
 
@@ -51,8 +51,8 @@ def test_cli_writes_the_report(tmp_path, capsys):
 
 
 def test_validation_split_keeps_near_duplicates_on_one_side(tmp_path):
-    from model.audit import near_duplicate_groups, validation_split
-    from model.data import index_folder
+    from model.data.duplicates import near_duplicate_groups, validation_split
+    from model.data.folders import index_folder
 
     write_distinct_dataset(tmp_path, per_class=12, seed=5)
     originals = sorted((tmp_path / "glioma").glob("*.png"))[:4]

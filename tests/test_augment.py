@@ -3,7 +3,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from model.augment import AugmentConfig, augment_batch, augment_settings
+from model.training.augment import AugmentConfig, augment_batch, augment_settings
 
 
 def test_augment_shapes_range_and_randomness():

@@ -1,4 +1,4 @@
-"""model.batch_engine: ONNX Runtime for large batches, same answers as PyTorch, PyTorch as the fallback."""
+"""model.classifier.batch_engine: ONNX Runtime for large batches, same answers as PyTorch, PyTorch as the fallback."""
 import logging
 import sys
 
@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from model import create_model, load_classifier
-from model.batch_engine import OnnxBatchEngine, try_batch_engine
-from model.inference import BATCH_ENGINE_FROM
+from model.classifier.batch_engine import OnnxBatchEngine, try_batch_engine
+from model.classifier.inference import BATCH_ENGINE_FROM
 
 from .conftest import synthetic_mri
 
@@ -52,7 +52,7 @@ def test_small_batches_stay_in_pytorch(tiny_checkpoint):
 
 def test_without_onnxruntime_batches_stay_in_pytorch(tiny_checkpoint, monkeypatch, caplog):
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # makes `import onnxruntime` fail
-    with caplog.at_level(logging.WARNING, logger="model.batch_engine"):
+    with caplog.at_level(logging.WARNING, logger="model.classifier.batch_engine"):
         assert try_batch_engine(network_with_fitted_batchnorm(), 32) is None
     assert "stay in PyTorch" in caplog.text
     clf = load_classifier(tiny_checkpoint)

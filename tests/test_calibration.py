@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy.special import softmax
 
-from model.calibration import fit_temperature, reliability_bins
+from model.evaluation.calibration import fit_temperature, reliability_bins
 
 
 def overconfident_logits(n: int = 4000, seed: int = 0):

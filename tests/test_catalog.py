@@ -1,9 +1,10 @@
-"""model.catalog: what the pages say about a checkpoint."""
+"""model.views.catalog: what the pages say about a checkpoint."""
 from pathlib import Path
 
 import pytest
 
-from model.catalog import MISTAKES_DIR, ModelReport, heat_map_rows, model_report, named_mistakes, result_file
+from model.paths import MISTAKES_DIR, result_file
+from model.views.catalog import ModelReport, heat_map_rows, model_report, named_mistakes
 
 
 def report(**metadata) -> ModelReport:
@@ -46,7 +47,7 @@ def test_named_mistakes_use_display_names_and_only_thumbnails_that_exist():
 def test_ct_like_findings_join_the_flagged_testing_slices_with_the_model_reports(tmp_path):
     import json
 
-    from model.catalog import ct_like_findings
+    from model.views.catalog import ct_like_findings
 
     (tmp_path / "ct_like.json").write_text(json.dumps({
         "images": [{"image": "Training/notumor/a.jpg"}, {"image": "Testing/notumor/b.jpg"},
@@ -68,7 +69,7 @@ def test_ct_like_findings_join_the_flagged_testing_slices_with_the_model_reports
 
 
 def test_bundled_ct_like_findings_have_thumbnails():
-    from model.catalog import ct_like_findings
+    from model.views.catalog import ct_like_findings
 
     found = ct_like_findings(model_report())
     assert found["testing"] == sum(found["counts"]["Testing"].values())

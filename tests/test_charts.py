@@ -1,7 +1,7 @@
 """The Diagnose and model-card figures build from small hand-made inputs."""
 import numpy as np
 
-from model import charts
+from model.views import charts
 
 
 def _epoch(n: int, size: int) -> dict:

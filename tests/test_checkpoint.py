@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from model import CheckpointError, create_model, load_checkpoint, read_metadata, save_checkpoint
-from model.checkpoint import load_training_state, save_training_state
+from model.classifier.checkpoint import load_training_state, save_training_state
 
 META = {"arch": "resnet18", "classes": ["a", "b"], "preprocess": {"input_size": 32},
         "train_config": {"lr": 0.001}, "data_fingerprint": "abc", "metrics": {"accuracy": 0.5}}

@@ -6,12 +6,13 @@ import shutil
 import numpy as np
 import pytest
 
-from model import compare
-from model.compare import bundle_small, main
-from model.comparison import (DEFAULT_DIR, MAX_ROC_POINTS, SCHEMA_VERSION, ComparisonFileError, ComparisonResult,
-                              load_comparison, load_result, write_result)
-from model.latency import measure_cpu_latency
-from model.metrics import roc_curve_points
+from model.comparison import run as compare
+from model.comparison.results import (MAX_ROC_POINTS, SCHEMA_VERSION, ComparisonFileError, ComparisonResult,
+                                      load_comparison, load_result, write_result)
+from model.comparison.run import bundle_small, main
+from model.evaluation.latency import measure_cpu_latency
+from model.evaluation.metrics import roc_curve_points
+from model.paths import COMPARISON_DIR as DEFAULT_DIR
 
 from .conftest import CLASSES
 
@@ -164,7 +165,7 @@ def test_run_trains_evaluates_times_and_resumes(tiny_dataset, tmp_path, capsys, 
     assert result.accuracy_ci95[0] <= result.accuracy <= result.accuracy_ci95[1]
     assert list(result.roc) == CLASSES and result.clean is None and result.input_size == 32
     assert result.latency["threads"] == 2 and result.latency["ms_per_image_batch1"] > 0
-    assert result.training["epochs"] == 1 and result.training["machine"] and "model.compare run" in result.command
+    assert result.training["epochs"] == 1 and result.training["machine"] and "model.comparison.run run" in result.command
     best = runs / "resnet18/best.safetensors"
     assert result.parameters > 10_000_000 and result.checkpoint_bytes == best.stat().st_size
     assert (weights / "resnet18.safetensors").read_bytes() == best.read_bytes()
@@ -179,7 +180,7 @@ def test_run_trains_evaluates_times_and_resumes(tiny_dataset, tmp_path, capsys, 
     main(["summarise", "--runs", str(runs), "--out", str(out), "--audit", str(tmp_path / "no-audit.json")])
     rebuilt = load_result(out / "resnet18.json")
     assert rebuilt.accuracy == result.accuracy and rebuilt.training["command"] == result.command
-    assert "model.compare summarise" in rebuilt.command
+    assert "model.comparison.run summarise" in rebuilt.command
 
 
 def test_summarise_from_release_evaluates_when_roc_curves_are_missing(tiny_dataset, tiny_checkpoint, tmp_path,
@@ -213,7 +214,7 @@ def test_only_small_non_vgg_checkpoints_are_bundled(tmp_path):
 
 
 def test_unknown_arch_is_refused_and_vgg16_bn_is_an_alias():
-    from model.compare import canonical_arch
+    from model.comparison.run import canonical_arch
 
     assert canonical_arch("vgg16_bn") == "vgg16"
     with pytest.raises(SystemExit):

@@ -2,8 +2,8 @@
 import plotly.graph_objects as go
 import pytest
 
-from model import comparison_charts as charts
-from model.comparison import ComparisonResult
+from model.comparison.results import ComparisonResult
+from model.views import comparison_charts as charts
 
 from .test_comparison import synthetic_result, synthetic_results
 

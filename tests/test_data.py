@@ -2,7 +2,7 @@ import numpy as np
 import torch
 
 from model import PreprocessSpec
-from model.data import cached_decode, drop_listed, index_folder, split_train_val
+from model.data.folders import cached_decode, drop_listed, index_folder, split_train_val
 
 
 def test_index_lists_classes_in_order(tiny_dataset):

@@ -8,7 +8,7 @@ import pydicom.data
 import pytest
 
 from model import ImageLoadError, load_image, load_scan
-from model.dicom import has_dicom_magic
+from model.uploads.dicom import has_dicom_magic
 
 from .scan_builders import FAKE_PATIENT, build_dicom, build_dicom_bytes, dicom_bytes, sample_grey
 

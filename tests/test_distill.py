@@ -3,11 +3,12 @@ import torch
 import torch.nn.functional as F
 
 from model import read_metadata
-from model.checkpoint import save_checkpoint
-from model.distill import Teacher, distillation_loss
-from model.factory import create_model
-from model.preprocess import PreprocessSpec
-from model.train import TrainConfig, parse_args, run
+from model.classifier.checkpoint import save_checkpoint
+from model.classifier.factory import create_model
+from model.classifier.preprocess import PreprocessSpec
+from model.training.config import TrainConfig
+from model.training.distill import Teacher, distillation_loss
+from model.training.train import parse_args, run
 from tests.conftest import CLASSES, TINY_SPEC
 from tests.test_train import TINY
 

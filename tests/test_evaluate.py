@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from model import read_metadata
-from model.evaluate import main, misclassified
+from model.evaluation.evaluate import main, misclassified
 
 from .conftest import write_distinct_dataset
 
@@ -32,8 +32,8 @@ def test_store_copies_headline_metrics_into_the_checkpoint(tiny_dataset, tiny_ch
 
 
 def test_clean_section_uses_a_matching_audit_only(tiny_checkpoint, tmp_path):
-    from model.audit import main as audit_main
-    from model.evaluate import evaluate
+    from model.data.audit import main as audit_main
+    from model.evaluation.evaluate import evaluate
 
     write_distinct_dataset(tmp_path / "Training", per_class=3, seed=0)
     write_distinct_dataset(tmp_path / "Testing", per_class=6, seed=1)

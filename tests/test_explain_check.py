@@ -4,9 +4,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from model.explain_check import (BASELINES, centre_maps, main, paired_comparison, randomised_copy, rank_correlations,
-                                 road_scores, sample_per_class, smooth_random_maps)
-from model.gradcam import HEAT_MAP_METHODS
+from model.classifier.gradcam import HEAT_MAP_METHODS
+from model.evaluation.explain_check import (BASELINES, centre_maps, main, paired_comparison, randomised_copy,
+                                            rank_correlations, road_scores, sample_per_class, smooth_random_maps)
 
 SIDE = 16
 

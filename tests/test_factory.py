@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from model import PretrainedWeightsUnavailable, available_models, create_model
-from model.factory import cam_target_layer
+from model.classifier.factory import cam_target_layer
 
 
 @pytest.mark.parametrize("name", ["resnet50", "resnet18", "mobilenet_v2", "efficientnet_b0"])

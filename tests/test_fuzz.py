@@ -21,8 +21,7 @@ import numpy as np
 import pydicom.data
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from PIL import Image
 
 from model import ImageLoadError, load_classifier, load_scan

@@ -6,8 +6,8 @@ import torch
 from PIL import Image
 
 from model import GradCamExplainer, create_model, overlay_heatmap
-from model.factory import ARCHS, cam_target_layer
-from model.gradcam import HEAT_MAP_METHODS, heat_map_method
+from model.classifier.factory import ARCHS, cam_target_layer
+from model.classifier.gradcam import HEAT_MAP_METHODS, heat_map_method
 
 
 def all_hooks(model: torch.nn.Module) -> int:

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model import Classifier, DEFAULT_CHECKPOINT, load_classifier, read_metadata
+from model import DEFAULT_CHECKPOINT, Classifier, load_classifier, read_metadata
 
 from .conftest import CLASSES, synthetic_mri
 
@@ -85,7 +85,7 @@ def test_refusal_reason_puts_the_files_own_word_first():
     from pydicom.data import get_testdata_file
 
     from model import Explanation, Scan, load_scan
-    from model.inference import refusal_reason
+    from model.views.diagnosis import refusal_reason
 
     ct = load_scan(get_testdata_file("CT_small.dcm"))
     picture = Scan.of_image(Image.new("L", (64, 64)))
@@ -124,7 +124,7 @@ def test_the_package_imports_light_and_still_predicts_in_batches(tmp_path):
         "heavy = {'pytorch_grad_cam', 'sklearn', 'pandas', 'matplotlib'} & set(sys.modules)\n"
         "assert not heavy, f'imported at start-up: {heavy}'\n"
         "from PIL import Image\n"
-        "from model.catalog import bundled_samples\n"
+        "from model.views.catalog import bundled_samples\n"
         "clf = model.load_classifier()\n"
         "images = [Image.open(s.path) for s in bundled_samples()] * 2\n"
         "probs = clf.predict_proba(images)\n"

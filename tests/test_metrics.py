@@ -42,7 +42,7 @@ def test_auc_is_none_for_an_absent_class():
 
 
 def test_bootstrap_interval_contains_the_estimate_and_narrows_with_more_data():
-    from model.metrics import headline_with_ci
+    from model.evaluation.metrics import headline_with_ci
 
     rng = np.random.default_rng(0)
 

@@ -1,12 +1,12 @@
-"""model.modality: the skull-ring check that finds CT slices in an MRI dataset."""
+"""model.data.ct_slices: the skull-ring check that finds CT slices in an MRI dataset."""
 import json
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from model.modality import (CT_RING_SHARE, find_ct_like, flagged_names, looks_like_ct, main, save_examples,
-                            skull_ring_share)
+from model.data.ct_slices import (CT_RING_SHARE, find_ct_like, flagged_names, looks_like_ct, main, save_examples,
+                                  skull_ring_share)
 
 from .conftest import synthetic_mri, write_dataset
 

@@ -8,8 +8,8 @@ import pytest
 from nibabel.testing import data_path
 
 from model import ImageLoadError, load_image, load_scan
-from model import nifti as nifti_module
-from model.nifti import header_size, looks_like_nifti
+from model.uploads import nifti as nifti_module
+from model.uploads.nifti import header_size, looks_like_nifti
 
 from .scan_builders import build_nifti, nifti_bytes, ras_plane, sample_grey
 

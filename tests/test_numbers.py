@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from model.numbers import cut, fixed, percent, percent_range
+from model.figures import cut, fixed, percent, percent_range
 
 
 @pytest.mark.parametrize("fraction, text", [

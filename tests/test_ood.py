@@ -4,8 +4,9 @@ import torch
 from PIL import Image
 
 from model import create_model, load_classifier, save_checkpoint
-from model.ood import FeatureGuard, fit_guard, input_problem, split_guard_tensors
-from model.ood_eval import cross_fitted_guard, fit_and_measure, packaged_ood_images, synthetic_ood_images
+from model.classifier.checkpoint import split_guard_tensors
+from model.classifier.guard import FeatureGuard, fit_guard, input_problem
+from model.evaluation.guard_fit import cross_fitted_guard, fit_and_measure, packaged_ood_images, synthetic_ood_images
 
 from .conftest import CLASSES, TINY_SPEC, synthetic_mri
 
@@ -87,8 +88,8 @@ def test_text_page_has_no_dark_border():
 def test_head_shape_check_accepts_heads_and_refuses_other_shapes(samples):
     from PIL import ImageDraw
 
-    from model.ood import head_shape_problem
-    from model.preprocess import to_grey_uint8
+    from model.classifier.guard import head_shape_problem
+    from model.classifier.preprocess import to_grey_uint8
 
     for sample in samples:
         assert head_shape_problem(to_grey_uint8(Image.open(sample.path))) is None, sample.path.name
@@ -112,7 +113,7 @@ def test_a_strip_is_not_an_mri_slice():
 
 @pytest.mark.parametrize("shift_name", ["zoomed out", "large (1024 px)", "small (96 px)", "rotated 15°"])
 def test_pixel_checks_accept_samples_reframed_as_by_another_hospital(samples, shift_name):
-    from model.shifts import shift_by_name
+    from model.evaluation.shifts import shift_by_name
 
     shift = shift_by_name(shift_name)
     for sample in samples:
@@ -122,7 +123,7 @@ def test_pixel_checks_accept_samples_reframed_as_by_another_hospital(samples, sh
 def test_measure_only_leaves_the_checkpoint_untouched(tiny_dataset, tiny_checkpoint, tmp_path):
     import json
 
-    from model.ood_eval import main
+    from model.evaluation.guard_fit import main
 
     ckpt = tmp_path / "copy.safetensors"
     ckpt.write_bytes(tiny_checkpoint.read_bytes())
@@ -138,7 +139,7 @@ def test_measure_only_leaves_the_checkpoint_untouched(tiny_dataset, tiny_checkpo
 
 
 def test_measure_only_needs_a_guard(tiny_dataset, tiny_checkpoint, tmp_path, capsys):
-    from model.ood_eval import main
+    from model.evaluation.guard_fit import main
 
     with pytest.raises(SystemExit):
         main(["--checkpoint", str(tiny_checkpoint), "--data", str(tiny_dataset), "--measure-only",

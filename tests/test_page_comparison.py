@@ -5,7 +5,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from model import bundled_checkpoints
-from model.comparison import DIR_ENV, load_comparison, write_result
+from model.comparison.results import load_comparison, write_result
+from model.paths import COMPARISON_DIR_ENV as DIR_ENV
 
 from .test_comparison import synthetic_result
 

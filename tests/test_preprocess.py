@@ -3,7 +3,7 @@ import pytest
 import torch
 from PIL import Image
 
-from model.preprocess import CropBox, PreprocessSpec, crop_square, head_box, to_grey_uint8, uncrop_map
+from model.classifier.preprocess import CropBox, PreprocessSpec, crop_square, head_box, to_grey_uint8, uncrop_map
 
 from .conftest import synthetic_mri
 
@@ -86,7 +86,7 @@ def test_uncrop_map_places_heat_inside_the_box():
 
 
 def test_an_elongated_strip_is_shrunk_before_padding_and_maps_back():
-    from model.preprocess import MAX_WORK_SIDE, uncrop_map
+    from model.classifier.preprocess import MAX_WORK_SIDE, uncrop_map
 
     spec = PreprocessSpec(input_size=32, stage_size=40)
     strip = Image.new("L", (MAX_WORK_SIDE * 8, 64), 0)
@@ -99,7 +99,7 @@ def test_an_elongated_strip_is_shrunk_before_padding_and_maps_back():
 
 
 def test_uncrop_map_places_the_crop_and_zeroes_the_rest():
-    from model.preprocess import uncrop_map
+    from model.classifier.preprocess import uncrop_map
 
     heat = uncrop_map(np.ones((10, 10), np.float32), CropBox(left=20, top=-10, side=40), (100, 50))
     assert heat.shape == (50, 100)

@@ -1,7 +1,7 @@
 from dataclasses import asdict
 
-from model.resume import changed_settings
-from model.train import TrainConfig
+from model.training.config import TrainConfig
+from model.training.resume import changed_settings
 
 
 def test_only_real_setting_changes_count():

@@ -1,4 +1,4 @@
-from model.robustness import COLLAPSED_ABOVE, load_stress_report, robustness_heatmap, robustness_summary
+from model.views.robustness import COLLAPSED_ABOVE, load_stress_report, robustness_heatmap, robustness_summary
 
 
 def figures(accuracy: float, largest_share: float = 0.3) -> dict:

@@ -139,7 +139,7 @@ def test_numpy_indices_are_accepted(sample_nifti_path):
 
 
 def test_unexpected_internal_errors_still_become_image_load_errors(monkeypatch):
-    from model import scan as scan_module
+    from model.uploads import load as scan_module
 
     def explode(data, label):
         raise KeyError("internal")

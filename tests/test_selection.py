@@ -1,12 +1,13 @@
-"""model.selection: blind ranking of candidate checkpoints on the validation split."""
+"""model.evaluation.selection: blind ranking of candidate checkpoints on the validation split."""
 import json
 
 import numpy as np
 import pytest
 
-from model.checkpoint import load_checkpoint, save_checkpoint
-from model.selection import ValidationRecord, main, rank, score_logits, select, shared_errors
-from model.train import TrainConfig, run
+from model.classifier.checkpoint import load_checkpoint, save_checkpoint
+from model.evaluation.selection import ValidationRecord, main, rank, score_logits, select, shared_errors
+from model.training.config import TrainConfig
+from model.training.train import run
 from tests.test_train import TINY
 
 

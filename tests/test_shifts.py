@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model.preprocess import PreprocessSpec
-from model.shifts import SHIFTS, shift_by_name
+from model.classifier.preprocess import PreprocessSpec
+from model.evaluation.shifts import SHIFTS, shift_by_name
 
 from .conftest import synthetic_mri
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from model.evaluate import evaluate
+from model.evaluation.evaluate import evaluate
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared/data/brain-tumor-mri"
@@ -43,7 +43,7 @@ def test_bundled_resnet50_reaches_the_bar_on_the_clean_subset(testing_metrics):
 
 
 def test_the_committed_ct_audit_is_what_the_skull_ring_check_finds():
-    from model.modality import find_ct_like
+    from model.data.ct_slices import find_ct_like
 
     committed = json.loads((REPO / "model/weights/ct_like.json").read_text())
     found = find_ct_like(DATA)

@@ -1,14 +1,14 @@
-"""model.soup: weight averaging of runs that share a parent."""
+"""model.training.soup: weight averaging of runs that share a parent."""
 import json
 
 import pytest
 import torch
 
-from model.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from model.factory import create_model
-from model.ood import PREFIX
-from model.release import combined_history
-from model.soup import average_state_dicts, make_soup
+from model.classifier.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from model.classifier.factory import create_model
+from model.classifier.guard import PREFIX
+from model.evaluation.release import combined_history
+from model.training.soup import average_state_dicts, make_soup
 from tests.conftest import CLASSES, TINY_SPEC
 
 

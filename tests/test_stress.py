@@ -3,8 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from model.shifts import SHIFTS
-from model.stress import main, shift_report
+from model.evaluation.shifts import SHIFTS
+from model.evaluation.stress import main, shift_report
 
 
 def test_shift_report_counts_collapse_rejections_and_clean_subset():

@@ -10,11 +10,12 @@ import pytest
 import torch
 
 from model import load_classifier, read_metadata
-from model.release import combined_history
-from model.audit import validation_split
-from model.data import index_folder
-from model.preprocess import PreprocessSpec
-from model.train import TrainConfig, load_data, parse_args, run
+from model.classifier.preprocess import PreprocessSpec
+from model.data.duplicates import validation_split
+from model.data.folders import index_folder
+from model.evaluation.release import combined_history
+from model.training.config import TrainConfig
+from model.training.train import load_data, parse_args, run
 
 REPO = Path(__file__).resolve().parent.parent
 TINY = dict(arch="resnet18", input_size=32, stage_size=40, batch_size=8, lr=3e-3, ema_decay=0.5,
@@ -83,7 +84,7 @@ def test_fine_tune_refuses_another_architecture(tiny_dataset, tmp_path):
 
 def test_killed_mid_epoch_resumes_and_finishes(tiny_dataset, tmp_path):
     """SIGKILL during epoch 2, run the same command again: it resumes and completes cleanly."""
-    cmd = [sys.executable, "-m", "model.train", *tiny_args(tiny_dataset, tmp_path, epochs=4)]
+    cmd = [sys.executable, "-m", "model.training.train", *tiny_args(tiny_dataset, tmp_path, epochs=4)]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 120
@@ -105,7 +106,7 @@ def test_killed_mid_epoch_resumes_and_finishes(tiny_dataset, tmp_path):
 
 
 def test_release_calibrates_guards_and_evaluates_a_run(tiny_dataset, tmp_path):
-    from model.release import release
+    from model.evaluation.release import release
 
     run_dir, weights = tmp_path / "run", tmp_path / "weights"
     weights.mkdir()

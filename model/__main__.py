@@ -1,0 +1,50 @@
+"""``python -m model <command> …``: every command of the life cycle, from the audit to the release.
+
+Each command is also a module (``python -m model.training.train …``); both take the same flags.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+
+#: command → (module, what it does), in the order of the life cycle.
+COMMANDS = {
+    "audit": ("model.data.audit", "find duplicate images and the Testing images that leak from Training"),
+    "ct-slices": ("model.data.ct_slices", "find head CT slices filed in the MRI dataset"),
+    "train": ("model.training.train", "train a classifier (resumes an interrupted run)"),
+    "soup": ("model.training.soup", "average the weights of fine-tuned runs"),
+    "select": ("model.evaluation.selection", "choose among candidate checkpoints on the validation split"),
+    "calibrate": ("model.evaluation.calibration", "fit the temperature that calibrates the confidence"),
+    "guard-fit": ("model.evaluation.guard_fit", "fit and measure the \"not a brain MRI\" guard"),
+    "evaluate": ("model.evaluation.evaluate", "evaluate a checkpoint on Testing, full and clean"),
+    "stress": ("model.evaluation.stress", "re-test under simulated scanner and framing shifts"),
+    "explain-check": ("model.evaluation.explain_check", "measure how far the heat maps can be trusted"),
+    "release": ("model.evaluation.release", "turn a finished run into a bundled model with its result files"),
+    "compare": ("model.comparison.run", "train and test several backbones under one protocol"),
+}
+
+
+def usage() -> str:
+    width = max(map(len, COMMANDS))
+    lines = [f"  {name:<{width}}  {about}" for name, (_, about) in COMMANDS.items()]
+    return ("usage: python -m model <command> [flags]   (python -m model <command> --help for its flags)\n\n"
+            "commands:\n" + "\n".join(lines))
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(usage())
+        return 0
+    command, rest = argv[0], argv[1:]
+    if command not in COMMANDS:
+        print(f"unknown command {command!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[command][0])
+    sys.argv = [f"python -m model {command}", *rest]  # argparse names the command in its messages
+    module.main(rest)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""Checkpoints: fp16 safetensors with all metadata inside, written atomically."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+METADATA_KEY = "brain_mri_classifier"
+REQUIRED_METADATA = ("arch", "classes", "preprocess")
+#: Key prefix of the "not a brain MRI" guard's tensors (``model.classifier.guard``), stored beside the weights.
+GUARD_PREFIX = "ood."
+
+
+class CheckpointError(ValueError):
+    """The file is not a usable classifier checkpoint."""
+
+
+def atomic_write(path: str | Path, write) -> None:
+    """Call ``write(tmp_path)`` then rename onto ``path``: readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def save_checkpoint(path: str | Path, state_dict: dict[str, torch.Tensor], metadata: dict[str, Any],
+                    dtype: torch.dtype = torch.float16, keep_fp32: tuple[str, ...] = (GUARD_PREFIX,)) -> None:
+    """Save weights (floating tensors cast to ``dtype``) and JSON metadata.
+
+    Args:
+        path: destination ``.safetensors`` file.
+        state_dict: model weights.
+        metadata: must hold ``arch``, ``classes`` and ``preprocess``; anything
+            JSON-serialisable may be added (config, fingerprint, metrics).
+        keep_fp32: key prefixes stored in float32 (statistics that fp16 would blur).
+    """
+    missing = [k for k in REQUIRED_METADATA if k not in metadata]
+    if missing:
+        raise CheckpointError(f"metadata lacks {missing}")
+    tensors = {
+        k: (v.detach().to(torch.float32 if k.startswith(keep_fp32) else dtype) if v.is_floating_point()
+            else v.detach()).contiguous().cpu()
+        for k, v in state_dict.items()
+    }
+    header = {METADATA_KEY: json.dumps(metadata, sort_keys=True)}
+    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=header))
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """Metadata only, without loading the weights."""
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            header = f.metadata() or {}
+    except FileNotFoundError:
+        raise
+    except Exception as err:
+        raise CheckpointError(f"{path} is not a safetensors checkpoint: {err}") from err
+    if METADATA_KEY not in header:
+        raise CheckpointError(f"{path} has no {METADATA_KEY!r} metadata")
+    return json.loads(header[METADATA_KEY])
+
+
+def load_checkpoint(path: str | Path, channels_last: bool = False) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Weights as float32 plus metadata.
+
+    Args:
+        channels_last: give 4-D tensors (convolution kernels) the channels_last layout in
+            the same copy that widens them to float32. Converting a loaded model afterwards
+            copies every kernel once more, and glibc keeps the freed copies: ~100 MiB of
+            peak and resident memory for the ResNet50.
+    """
+    metadata = read_metadata(path)
+    tensors = {}
+    with safe_open(str(path), framework="pt") as f:
+        for key in f.keys():
+            t = f.get_tensor(key)
+            layout = torch.channels_last if channels_last and t.dim() == 4 else torch.contiguous_format
+            tensors[key] = t.to(torch.float32, memory_format=layout) if t.is_floating_point() else t
+    return tensors, metadata
+
+
+def save_training_state(path: str | Path, state: dict[str, Any]) -> None:
+    """Full-precision resume state (model, optimiser, schedule, EMA, RNG), atomically."""
+    atomic_write(path, lambda tmp: torch.save(state, tmp))
+
+
+def load_training_state(path: str | Path) -> dict[str, Any]:
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def load_initial_weights(model: torch.nn.Module, path: str, arch: str) -> None:
+    """Copy a checkpoint's weights into ``model``; refuse another architecture or head."""
+    weights, metadata = load_checkpoint(path)
+    if metadata.get("arch") != arch:
+        raise ValueError(f"--init-from {path} holds a {metadata.get('arch')!r}, not a {arch!r}")
+    weights, _guard = split_guard_tensors(weights)  # a release's "not an MRI" guard is no weight
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as err:
+        raise ValueError(f"--init-from {path} does not fit this model: {err}") from err
+
+
+def split_guard_tensors(tensors: dict[str, torch.Tensor]) -> tuple[dict, dict]:
+    """``(model weights, guard tensors)`` from a checkpoint's tensors."""
+    model = {k: v for k, v in tensors.items() if not k.startswith(GUARD_PREFIX)}
+    guard = {k: v for k, v in tensors.items() if k.startswith(GUARD_PREFIX)}
+    return model, guard

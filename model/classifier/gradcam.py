@@ -1,0 +1,157 @@
+"""Heat maps (Grad-CAM, LayerCAM) through pytorch-grad-cam, wrapped so hooks never outlive their use."""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+# pytorch-grad-cam is imported where it is first used, not here: its package imports every CAM
+# method it has, and with them scikit-learn, SciPy, pandas and matplotlib (1.5 s of the app's
+# cold start). The Diagnose page shows its first prediction while that import runs.
+
+
+@dataclass(frozen=True)
+class HeatMapMethod:
+    """One way to draw the heat map: a pytorch-grad-cam method on one block of the network.
+
+    Attributes:
+        name: what the app calls it.
+        cam_class: the pytorch-grad-cam class that computes it.
+        fine: use the last block at stride 16 (a map twice as fine) instead of the last block.
+    """
+
+    name: str
+    cam_class: str
+    fine: bool
+
+
+#: The heat maps the app offers, its default first. ``python -m model.evaluation.explain_check`` measures each.
+HEAT_MAP_METHODS = (
+    HeatMapMethod("Grad-CAM", "GradCAM", fine=False),
+    HeatMapMethod("LayerCAM", "LayerCAM", fine=True),
+)
+
+
+def heat_map_method(name: str) -> HeatMapMethod:
+    """The entry of :data:`HEAT_MAP_METHODS` called ``name``."""
+    for method in HEAT_MAP_METHODS:
+        if method.name == name:
+            return method
+    raise KeyError(f"unknown heat map {name!r}; choose from {[m.name for m in HEAT_MAP_METHODS]}")
+
+
+def cam_library_loaded() -> bool:
+    """Has pytorch-grad-cam been imported in this process (is a heat map now cheap)?"""
+    return "pytorch_grad_cam" in sys.modules
+
+
+def _start_graph_here(module: nn.Module, inputs, output: torch.Tensor) -> torch.Tensor:
+    """Forward hook: make the target layer's output a fresh autograd leaf.
+
+    Grad-CAM needs only d(score)/d(activations) at the target layer, so the
+    backward pass can stop there instead of running through the whole network.
+    The clone keeps in-place ops that follow (DenseNet's ReLU) legal.
+    """
+    return output.detach().requires_grad_(True).clone()
+
+
+class GradCamExplainer:
+    """Context manager: hooks are attached on enter and released on exit.
+
+    Inside the block the network's parameters are frozen and the autograd
+    graph starts at ``target_layer``: the layers before it run as in
+    inference and the backward pass covers only the layers after it (for the
+    last block, just the head), so a heat map costs little more than a prediction. The maps are the same as with a full
+    backward pass (tested). Parameters get their ``requires_grad`` back on exit.
+
+    Example:
+        with GradCamExplainer(model, layer) as explain:
+            heat, logits = explain(batch, class_index=2)
+    """
+
+    def __init__(self, model: nn.Module, target_layer: nn.Module, short_backward: bool = True,
+                 cam_class: str = "GradCAM"):
+        self.model = model
+        self.target_layer = target_layer
+        self.short_backward = short_backward
+        self.cam_class = cam_class  # a pytorch-grad-cam method that takes target layers (GradCAM, LayerCAM, …)
+        self._cam: Any = None  # the pytorch-grad-cam method, inside the block
+        self._cut = None
+        self._frozen: list[nn.Parameter] = []
+
+    def __enter__(self) -> "GradCamExplainer":
+        if self.short_backward:
+            self._frozen = [p for p in self.model.parameters() if p.requires_grad]
+            for p in self._frozen:
+                p.requires_grad_(False)
+            # registered before the CAM method's own hooks, so theirs see the leaf
+            self._cut = self.target_layer.register_forward_hook(_start_graph_here)
+        import pytorch_grad_cam
+
+        self._cam = getattr(pytorch_grad_cam, self.cam_class)(model=self.model, target_layers=[self.target_layer])
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._cam is not None:
+            self._cam.__exit__(*exc)  # removes the forward/backward hooks
+            self._cam = None
+        if self._cut is not None:
+            self._cut.remove()
+            self._cut = None
+        for p in self._frozen:
+            p.requires_grad_(True)
+        self._frozen = []
+
+    def __call__(self, batch: torch.Tensor,
+                 class_index: int | Sequence[int] | None = None) -> tuple[np.ndarray, torch.Tensor]:
+        """Heat maps ``(N, H, W)`` in [0, 1] at the batch's size, and the logits.
+
+        Args:
+            batch: network-ready input.
+            class_index: class to explain, for the whole batch or one per image;
+                ``None`` explains each image's top class.
+        """
+        if self._cam is None:
+            raise RuntimeError("use GradCamExplainer inside a 'with' block")
+        from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+        if class_index is None:
+            targets = None
+        else:
+            per_image = [class_index] * len(batch) if np.ndim(class_index) == 0 else list(class_index)
+            targets = [ClassifierOutputTarget(int(c)) for c in per_image]
+        heat = self._cam(input_tensor=batch, targets=targets)
+        return np.nan_to_num(heat.astype(np.float32)), self._cam.outputs.detach()
+
+
+def heat_map_explainer(model: nn.Module, arch: str, method: str = HEAT_MAP_METHODS[0].name) -> GradCamExplainer:
+    """The explainer that draws ``method`` (a name from :data:`HEAT_MAP_METHODS`) on ``model``, a
+    network of architecture ``arch``, at the block that method uses."""
+    from .factory import cam_target_layer  # local: keeps this module importable alone
+
+    chosen = heat_map_method(method)
+    return GradCamExplainer(model, cam_target_layer(model, arch, chosen.fine), cam_class=chosen.cam_class)
+
+
+def overlay_heatmap(image: Image.Image, heat: np.ndarray, opacity: float = 0.5) -> Image.Image:
+    """Colour the heat map (jet) over a grey copy of ``image``.
+
+    Args:
+        image: the original picture, any mode.
+        heat: ``(H, W)`` map in [0, 1], the size of ``image``.
+        opacity: 0 shows only the image, 1 only the heat map.
+    """
+    from pytorch_grad_cam.utils.image import show_cam_on_image
+
+    from .preprocess import to_grey_uint8  # local: keeps this module importable alone
+
+    grey = to_grey_uint8(image).astype(np.float32) / 255.0
+    rgb = np.repeat(grey[..., None], 3, axis=2)
+    opacity = float(np.clip(opacity, 0.0, 1.0))
+    mixed = show_cam_on_image(rgb, np.clip(heat, 0, 1), use_rgb=True, image_weight=1.0 - opacity)
+    return Image.fromarray(mixed)

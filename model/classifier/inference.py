@@ -1,0 +1,219 @@
+"""The public inference API: load a checkpoint, predict, explain."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..names import class_name
+from ..paths import DEFAULT_CHECKPOINT, WEIGHTS_DIR
+from .batch_engine import OnnxBatchEngine, try_batch_engine
+from .checkpoint import load_checkpoint, split_guard_tensors
+from .factory import create_model, to_channels_last
+from .gradcam import HEAT_MAP_METHODS, heat_map_explainer, overlay_heatmap
+from .guard import FeatureGuard, PenultimateFeatures, input_problem
+from .preprocess import PreprocessSpec, uint8_to_float, uncrop_map
+
+#: Batches of at least this many images go through ONNX Runtime (see ``batch_engine``).
+BATCH_ENGINE_FROM = 8
+#: Below this top-class probability the app says the model is unsure instead of naming a class.
+UNSURE_BELOW = 0.6
+NOT_LIKE_TRAINING = "it does not look like the brain MRI slices the model was trained on"
+
+
+@dataclass
+class Explanation:
+    """One image's prediction and where the network looked.
+
+    Attributes:
+        probabilities: ``(C,)`` class probabilities in ``classes`` order.
+        class_index: the explained class (the top one unless asked otherwise).
+        heatmap: ``(H, W)`` heat map in [0, 1] (Grad-CAM unless another method was asked for),
+            the size of the input image, or ``None`` when it was not asked for
+            (``explain(..., heatmap=False)``).
+        problem: why the image does not look like a brain MRI, or ``None``.
+    """
+
+    probabilities: np.ndarray
+    class_index: int
+    heatmap: np.ndarray | None
+    problem: str | None = None
+
+    @property
+    def unsure(self) -> bool:
+        return float(self.probabilities[self.class_index]) < UNSURE_BELOW
+
+    def overlay(self, image: Image.Image, opacity: float = 0.5) -> Image.Image:
+        if self.heatmap is None:
+            raise ValueError("this explanation was made without a heat map")
+        return overlay_heatmap(image, self.heatmap, opacity)
+
+
+class Classifier:
+    """A trained network together with the preprocessing it was trained with."""
+
+    def __init__(self, model: torch.nn.Module, arch: str, classes: Sequence[str],
+                 spec: PreprocessSpec, metadata: dict[str, Any] | None = None,
+                 guard: FeatureGuard | None = None, batch_engine: bool = True):
+        self.model = to_channels_last(model).eval()
+        # None: not built yet; False: switched off or could not be built.
+        self._engine: OnnxBatchEngine | bool | None = None if batch_engine else False
+        self.guard = guard
+        self.arch = arch
+        self.classes = list(classes)
+        self.spec = spec
+        self.metadata = metadata or {}
+        self.temperature = float(self.metadata.get("temperature", 1.0))
+        # One classifier serves every app session; hooks and Grad-CAM's frozen
+        # parameters must not interleave between threads.
+        self._lock = threading.RLock()
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, batch_engine: bool = True) -> "Classifier":
+        """Load a checkpoint; ``batch_engine=False`` keeps every batch in PyTorch."""
+        tensors, meta = load_checkpoint(path, channels_last=True)
+        weights, guard = split_guard_tensors(tensors)
+        with torch.device("meta"):  # no random init to throw away: faster, and ~100 MB lower peak
+            model = create_model(meta["arch"], len(meta["classes"]))
+        model.load_state_dict(weights, assign=True)
+        return cls(model, meta["arch"], meta["classes"], PreprocessSpec.from_dict(meta["preprocess"]), meta,
+                   FeatureGuard.from_tensors(guard), batch_engine)
+
+    @property
+    def batch_engine(self) -> OnnxBatchEngine | None:
+        """The ONNX Runtime engine once a large batch has built it, else ``None``."""
+        return self._engine or None
+
+    @property
+    def display_names(self) -> list[str]:
+        return [class_name(c) for c in self.classes]
+
+    def _batch(self, images: Sequence[Image.Image]) -> torch.Tensor:
+        return self.spec(list(images)).contiguous(memory_format=torch.channels_last)
+
+    def _logits(self, batch: torch.Tensor) -> torch.Tensor:
+        """Logits of a preprocessed batch: ONNX Runtime for large batches when it is available."""
+        if len(batch) >= BATCH_ENGINE_FROM:
+            if self._engine is None:
+                self._engine = try_batch_engine(self.model, self.spec.input_size) or False
+            if self._engine:
+                return self._engine(batch)
+        return self.model(batch.contiguous(memory_format=torch.channels_last))
+
+    def _softmax(self, logits: torch.Tensor) -> np.ndarray:
+        return torch.softmax(logits.float() / self.temperature, dim=1).numpy()
+
+    @torch.inference_mode()
+    def predict_proba(self, images: Sequence[Image.Image], batch_size: int = 32) -> np.ndarray:
+        """Class probabilities for PIL images of any size and mode.
+
+        Returns:
+            ``(N, C)`` float array in :attr:`classes` order; rows sum to 1.
+        """
+        if len(images) == 0:
+            return np.zeros((0, len(self.classes)), dtype=np.float32)
+        with self._lock:
+            chunks = [self._softmax(self._logits(self._batch(images[i:i + batch_size])))
+                      for i in range(0, len(images), batch_size)]
+        return np.concatenate(chunks).astype(np.float32)
+
+    def predict_tensor(self, batch: torch.Tensor) -> np.ndarray:
+        """Probabilities for an already preprocessed ``(N, C, H, W)`` batch."""
+        with torch.inference_mode(), self._lock:
+            return self._softmax(self._logits(batch))
+
+    @torch.inference_mode()
+    def batch_features(self, batch: torch.Tensor) -> np.ndarray:
+        """Penultimate-layer features ``(N, D)`` of an already preprocessed batch."""
+        with self._lock, PenultimateFeatures(self.model) as hook:
+            self.model(batch.contiguous(memory_format=torch.channels_last))
+        return hook.features.numpy()
+
+    def features(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """Penultimate-layer features ``(N, D)`` of PIL images."""
+        return self.batch_features(self._batch(images))
+
+    def _problem(self, image: Image.Image, features: np.ndarray | None) -> str | None:
+        problem = input_problem(image)
+        if problem is None and self.guard is not None and features is not None:
+            problem = None if self.guard.accepts(features[None])[0] else NOT_LIKE_TRAINING
+        return problem
+
+    def check_inputs(self, images: Sequence[Image.Image]) -> list[str | None]:
+        """Per image: why it is not a brain MRI, or ``None`` when it looks like one."""
+        if len(images) == 0:
+            return []
+        features = self.features(images) if self.guard is not None else [None] * len(images)
+        return [self._problem(im, f) for im, f in zip(images, features)]
+
+    @torch.inference_mode()
+    def predict_and_check(self, images: Sequence[Image.Image],
+                          batch_size: int = 32) -> tuple[np.ndarray, list[str | None]]:
+        """:meth:`predict_proba` and :meth:`check_inputs` together, from one forward pass per chunk.
+
+        With a feature guard the pass stays in PyTorch, which alone gives the features.
+        """
+        if self.guard is None:
+            return self.predict_proba(images, batch_size), self.check_inputs(images)
+        probs, problems = [], []
+        for start in range(0, len(images), batch_size):
+            chunk = list(images[start:start + batch_size])
+            with self._lock, PenultimateFeatures(self.model) as hook:
+                probs.append(self._softmax(self.model(self._batch(chunk))))
+            problems += [self._problem(im, f) for im, f in zip(chunk, hook.features.numpy())]
+        if not probs:
+            return np.zeros((0, len(self.classes)), dtype=np.float32), []
+        return np.concatenate(probs).astype(np.float32), problems
+
+    def is_brain_mri(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """Boolean ``(N,)``: does each image look like a brain MRI slice?"""
+        return np.array([p is None for p in self.check_inputs(images)], dtype=bool)
+
+    def explain(self, image: Image.Image, class_index: int | None = None, heatmap: bool = True,
+                method: str = HEAT_MAP_METHODS[0].name) -> Explanation:
+        """Probabilities, a heat map and the input check for one image, from one forward/backward pass.
+
+        Args:
+            class_index: the class to explain; ``None`` explains the top class.
+            heatmap: ``False`` skips the heat map (one forward pass; no pytorch-grad-cam import,
+                so a cold app can show its answer before the heat map is ready).
+            method: a name from :data:`model.classifier.gradcam.HEAT_MAP_METHODS` (default Grad-CAM).
+        """
+        if not heatmap:
+            probs, problems = self.predict_and_check([image])
+            chosen = int(np.argmax(probs[0])) if class_index is None else class_index
+            return Explanation(probs[0], chosen, None, problems[0])
+        square, box = self.spec.to_square_grey(image)
+        batch = self.spec.normalise(uint8_to_float(square[None])).contiguous(memory_format=torch.channels_last)
+        with self._lock, heat_map_explainer(self.model, self.arch, method) as explainer, \
+                PenultimateFeatures(self.model) as hook:
+            heat, logits = explainer(batch, class_index)
+        probs = self._softmax(logits)[0]
+        chosen = int(np.argmax(probs)) if class_index is None else class_index
+        problem = self._problem(image, hook.features[0].numpy())
+        return Explanation(probs, chosen, uncrop_map(heat[0], box, image.size), problem)
+
+    def gradcam(self, image: Image.Image, class_index: int | None = None) -> np.ndarray:
+        """Grad-CAM heat map ``(H, W)`` in [0, 1], the size of ``image``."""
+        return self.explain(image, class_index).heatmap
+
+
+def load_classifier(path: str | Path | None = None, batch_engine: bool = True) -> Classifier:
+    """Load a checkpoint; with no argument, the bundled ResNet50.
+
+    Args:
+        path: a ``.safetensors`` checkpoint written by this package.
+        batch_engine: run batches of ``BATCH_ENGINE_FROM`` images or more through
+            ONNX Runtime when it is installed (faster; see ``model.classifier.batch_engine``).
+    """
+    return Classifier.from_checkpoint(path or DEFAULT_CHECKPOINT, batch_engine)
+
+
+def bundled_checkpoints() -> list[Path]:
+    """Every checkpoint shipped in ``model/weights``."""
+    return sorted(WEIGHTS_DIR.glob("*.safetensors"))

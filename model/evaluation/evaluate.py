@@ -1,0 +1,183 @@
+"""Evaluate a checkpoint on a folder-of-classes test set and write ``metrics.json``.
+
+    python -m model.evaluation.evaluate --data ../shared/data/brain-tumor-mri/Testing --out model/weights/resnet50.metrics.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..classifier.checkpoint import atomic_write, load_checkpoint, save_checkpoint
+from ..classifier.inference import Classifier, load_classifier
+from ..classifier.preprocess import uint8_to_float
+from ..data.folders import ImageFolderIndex, decode_all, index_folder
+from ..data.thumbnails import replace_thumbnails
+from ..figures import fixed
+from ..paths import AUDIT_REPORT, DEFAULT_CHECKPOINT, KAGGLE_TESTING, result_file
+from .calibration import reliability_bins
+from .metrics import classification_metrics, headline_with_ci, roc_curve_points
+
+
+def predict_folder(clf: Classifier, data: str | Path,
+                   batch_size: int = 64) -> tuple[ImageFolderIndex, np.ndarray, dict]:
+    """Probabilities for every image under ``data/<class>/``.
+
+    Returns:
+        ``(index, probs, timing)``; timing holds end-to-end and model-only images/s.
+    """
+    index = index_folder(data, classes=clf.classes)
+    started = time.perf_counter()
+    images = decode_all(index, clf.spec)
+    decoded = time.perf_counter()
+    chunks = []
+    for start in range(0, len(images), batch_size):
+        batch = clf.spec.normalise(uint8_to_float(images[start:start + batch_size]))
+        chunks.append(clf.predict_tensor(batch))
+    finished = time.perf_counter()
+    timing = {
+        "images_per_second": len(images) / (finished - started),
+        "model_images_per_second": len(images) / (finished - decoded),
+        "batch_size": batch_size, "threads": torch.get_num_threads(),
+    }
+    return index, np.concatenate(chunks), timing
+
+
+def full_and_clean(labels: np.ndarray, probs: np.ndarray, names: list[str], classes: list[str],
+                   clean_names: set[str] | None) -> dict:
+    """Metrics (with bootstrap CIs) on every image, and on the audit's clean subset when given."""
+    def report(y: np.ndarray, p: np.ndarray) -> dict:
+        out = classification_metrics(y, p, classes)
+        out.update(headline_with_ci(y, p, len(classes)))
+        out["reliability"] = reliability_bins(p, y)
+        out["ece"] = out["reliability"]["ece"]
+        return out
+
+    metrics = report(labels, probs)
+    if clean_names is not None:
+        keep = np.array([n in clean_names for n in names])
+        metrics["clean"] = report(labels[keep], probs[keep]) if keep.any() else {"n_images": 0}
+    return metrics
+
+
+def misclassified(labels: np.ndarray, probs: np.ndarray, names: list[str], classes: list[str],
+                  clean_names: set[str] | None) -> list[dict]:
+    """Every wrongly classified image, most confident mistake first.
+
+    Naming them lets a reader open the images in the public dataset and judge
+    the mistakes (and the labels) for themselves, and shows whether two
+    candidate models miss the same images.
+
+    Returns:
+        ``image`` (``class/file``), ``truth``, ``predicted``, ``confidence`` (the
+        predicted class's probability) and ``clean`` (``None`` without an audit).
+    """
+    predicted = probs.argmax(axis=1)
+    rows = [{"image": names[i], "truth": classes[labels[i]], "predicted": classes[predicted[i]],
+             "confidence": float(probs[i, predicted[i]]),
+             "clean": None if clean_names is None else names[i] in clean_names}
+            for i in np.flatnonzero(predicted != labels)]
+    return sorted(rows, key=lambda row: -row["confidence"])
+
+
+def save_mistake_thumbnails(rows: list[dict], data: str | Path, out_dir: str | Path) -> None:
+    """Grey thumbnails of the misclassified images; each row gains its ``thumbnail`` file name.
+
+    Thumbnails of an earlier evaluation are removed first, so the folder always
+    matches the ``metrics.json`` written with it.
+    """
+    names = replace_thumbnails(Path(data), [row["image"] for row in rows], Path(out_dir))
+    for row, name in zip(rows, names):
+        row["thumbnail"] = name  # class_file.jpg
+
+
+def load_clean_names(audit_path: str | Path | None, fingerprint: str) -> set[str] | None:
+    """``class/file`` names of the Testing images the audit found no Training duplicate for.
+
+    ``None`` when there is no audit, or it was made on other data than ``fingerprint``.
+    """
+    if not audit_path or not Path(audit_path).exists():
+        return None
+    report = json.loads(Path(audit_path).read_text())
+    if report.get("testing_fingerprint") != fingerprint:
+        return None
+    return {name.split("/", 1)[1] for name in report["clean_testing"]}
+
+
+def evaluate(checkpoint: str | Path, data: str | Path, batch_size: int = 64,
+             audit: str | Path | None = None) -> dict:
+    """Metrics dict for ``checkpoint`` on ``data`` (also records what was evaluated).
+
+    Args:
+        audit: an audit JSON from ``python -m model.data.audit``; adds a ``clean`` section
+            computed on the Testing images with no duplicate in Training.
+    """
+    clf = load_classifier(checkpoint)
+    index, probs, timing = predict_folder(clf, data, batch_size)
+    names = index.names
+    clean_names = load_clean_names(audit, index.fingerprint())
+    metrics = full_and_clean(index.labels, probs, names, clf.classes, clean_names)
+    metrics["misclassified"] = misclassified(index.labels, probs, names, clf.classes, clean_names)
+    metrics["roc_curves"] = roc_curve_points(index.labels, probs, clf.classes)
+    metrics.update(timing)
+    metrics.update({"checkpoint": Path(checkpoint).name, "arch": clf.arch,
+                    "data": str(data), "data_fingerprint": index.fingerprint()})
+    return metrics
+
+
+def store_in_checkpoint(checkpoint: str | Path, metrics: dict) -> None:
+    """Copy headline test metrics into the checkpoint's own metadata."""
+    state, meta = load_checkpoint(checkpoint)
+    meta["test_metrics"] = {k: metrics[k] for k in
+                            ("accuracy", "balanced_accuracy", "macro_f1", "macro_roc_auc_ovr", "n_images",
+                             "data_fingerprint")}
+    save_checkpoint(checkpoint, state, meta)
+
+
+def _with_ci(metrics: dict, key: str) -> str:
+    """A figure and its 95% interval, cut to 4 decimals (model.figures)."""
+    low, high = metrics[f"{key}_ci95"]
+    return f"{fixed(metrics[key])} [{fixed(low)}, {fixed(high)}]"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
+    parser.add_argument("--data", default=str(KAGGLE_TESTING))
+    parser.add_argument("--out", default=None, help="metrics.json path (default: beside the checkpoint)")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--audit", default=str(AUDIT_REPORT),
+                        help="audit JSON (python -m model.data.audit) for the clean-subset section")
+    parser.add_argument("--mistakes-dir", default=None,
+                        help="also save a thumbnail of every misclassified image here (assets/mistakes)")
+    parser.add_argument("--store", action="store_true", help="also write the headline metrics into the checkpoint")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(os.cpu_count() or 1)
+    metrics = evaluate(args.checkpoint, args.data, args.batch_size, args.audit)
+    if args.mistakes_dir:
+        save_mistake_thumbnails(metrics["misclassified"], args.data, args.mistakes_dir)
+    out = Path(args.out) if args.out else result_file(args.checkpoint, "metrics")
+    atomic_write(out, lambda tmp: Path(tmp).write_text(json.dumps(metrics, indent=2)))
+    if args.store:
+        store_in_checkpoint(args.checkpoint, metrics)
+    print(f"accuracy {_with_ci(metrics, 'accuracy')}  balanced {fixed(metrics['balanced_accuracy'])}  "
+          f"macro-F1 {_with_ci(metrics, 'macro_f1')}  ROC-AUC {fixed(metrics['macro_roc_auc_ovr'])}  "
+          f"ECE {fixed(metrics['ece'])}  n={metrics['n_images']}  {metrics['images_per_second']:.1f} img/s")
+    if "clean" in metrics:
+        c = metrics["clean"]
+        print(f"clean subset (no duplicate in Training): accuracy {_with_ci(c, 'accuracy')}  "
+              f"macro-F1 {_with_ci(c, 'macro_f1')}  n={c['n_images']}")
+    wrong = metrics["misclassified"]
+    print(f"misclassified: {len(wrong)}" + (f" ({sum(bool(w['clean']) for w in wrong)} of them clean)"
+                                            if "clean" in metrics else ""))
+    print(f"confusion matrix (rows = truth {metrics['classes']}): {metrics['confusion_matrix']}")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

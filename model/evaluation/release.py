@@ -1,0 +1,87 @@
+"""Turn a finished training run into the bundled model, with every result file beside it.
+
+    python -m model.evaluation.release --run runs/resnet50 --name resnet50
+
+Steps, each one of the project's own commands:
+1. copy ``best.safetensors``, ``config.json`` and ``history.json`` into ``model/weights/<name>.*``;
+2. fit the temperature on the validation split (``model.evaluation.calibration``);
+3. fit the "not a brain MRI" guard and measure it (``model.evaluation.guard_fit``);
+4. evaluate on Testing, full and clean, and store the headline in the checkpoint (``model.evaluation.evaluate``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+from ..classifier.checkpoint import atomic_write
+from ..paths import CACHE_DIR, KAGGLE_DIR, WEIGHTS_DIR
+from . import calibration, evaluate, guard_fit
+
+
+def combined_history(run: Path) -> list[dict]:
+    """The run's per-epoch history, preceded by that of the run it was fine-tuned from (if any).
+
+    Epochs are numbered on from the earlier stage and each record names its input size, so the
+    curves and the summed training time cover the whole path to the released weights.
+    """
+    config = json.loads((run / "config.json").read_text())
+    history = json.loads((run / "history.json").read_text())
+    earlier: list[dict] = []
+    if config.get("init_from"):
+        base = Path(config["init_from"]).parent
+        if not (base / "history.json").exists():
+            raise FileNotFoundError(f"{run} was fine-tuned from {config['init_from']}, "
+                                    f"but {base / 'history.json'} is missing")
+        earlier = combined_history(base)
+    offset = earlier[-1]["epoch"] if earlier else 0
+    # A record that names its size already comes from a released history, which spans several stages.
+    return earlier + [{**h, "epoch": h["epoch"] + offset, "input_size": h.get("input_size", config["input_size"])}
+                      for h in history]
+
+
+def release(run: Path, name: str, data: Path, cache_dir: str, weights_dir: Path = WEIGHTS_DIR,
+            ood_quantile: float = 0.999, mistakes_dir: Path | None = None) -> Path:
+    """Copy, calibrate, guard and evaluate; returns the released checkpoint's path.
+
+    Args:
+        mistakes_dir: where to put a thumbnail of every misclassified Testing image
+            (``assets/mistakes`` for the model the Data & evaluation page describes).
+    """
+    target = weights_dir / f"{name}.safetensors"
+    shutil.copyfile(run / "best.safetensors", target)
+    shutil.copyfile(run / "config.json", weights_dir / f"{name}.config.json")
+    history = json.dumps(combined_history(run), indent=1)
+    atomic_write(weights_dir / f"{name}.history.json", lambda tmp: Path(tmp).write_text(history))
+    calibration.main(["--checkpoint", str(target), "--cache-dir", cache_dir])
+    guard_fit.main(["--checkpoint", str(target), "--data", str(data), "--cache-dir", cache_dir,
+                   "--quantile", str(ood_quantile)])
+    evaluate.main(["--checkpoint", str(target), "--data", str(data / "Testing"), "--store",
+                   "--out", str(weights_dir / f"{name}.metrics.json")]
+                  + (["--mistakes-dir", str(mistakes_dir)] if mistakes_dir else []))
+    return target
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run", required=True, help="training output folder")
+    parser.add_argument("--name", default="resnet50")
+    parser.add_argument("--data", default=str(KAGGLE_DIR))
+    parser.add_argument("--cache-dir", default=str(CACHE_DIR))
+    parser.add_argument("--weights-dir", default=str(WEIGHTS_DIR),
+                        help="where the released files go (stage elsewhere to compare before replacing)")
+    parser.add_argument("--ood-quantile", type=float, default=0.999,
+                        help="share of held-out Training MRIs the feature guard must accept")
+    parser.add_argument("--mistakes-dir", type=Path, default=None,
+                        help="thumbnails of the misclassified Testing images (assets/mistakes for the bundled model)")
+    args = parser.parse_args(argv)
+    weights_dir = Path(args.weights_dir)
+    weights_dir.mkdir(parents=True, exist_ok=True)
+    target = release(Path(args.run), args.name, Path(args.data), args.cache_dir, weights_dir, args.ood_quantile,
+                     args.mistakes_dir)
+    print(f"released {target}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,248 @@
+"""Train a classifier from a folder-of-classes dataset.
+
+    python -m model.training.train --arch resnet50 --data ../shared/data/brain-tumor-mri --out runs/resnet50
+
+Writes into ``--out``: ``config.json`` (resolved settings), ``last.pt``
+(resume state, every epoch), ``best.safetensors`` (EMA weights with the best
+validation accuracy, fp16, metadata inside) and ``history.json``.
+Re-running the same command after an interruption resumes from ``last.pt``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.optim.swa_utils import AveragedModel
+from tqdm import tqdm
+
+from ..classifier.checkpoint import atomic_write, load_initial_weights, save_checkpoint, save_training_state
+from ..classifier.factory import count_parameters, create_model, to_channels_last
+from ..classifier.preprocess import PreprocessSpec, uint8_to_float
+from ..data.ct_slices import flagged_names
+from ..data.duplicates import validation_split
+from ..data.folders import cache_dir_arg, cached_decode, drop_listed, index_folder, training_folder
+from .augment import AugmentConfig, augment_batch, augment_settings
+from .config import TrainConfig, add_config_flags
+from .distill import Teacher
+from .resume import resume
+
+
+@dataclass
+class TrainData:
+    classes: list[str]
+    fingerprint: str
+    train_x: torch.Tensor  # uint8 (N, S, S)
+    train_y: torch.Tensor
+    val_x: torch.Tensor
+    val_y: torch.Tensor
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def load_data(cfg: TrainConfig, spec: PreprocessSpec) -> TrainData:
+    """Index ``<data>/Training``, split (duplicates kept together) and decode once."""
+    index = index_folder(training_folder(cfg.data))
+    train_idx, val_idx = validation_split(index, cfg.val_fraction, cfg.seed, cfg.split_group_by)
+    if cfg.exclude:
+        train_idx = drop_listed(index, train_idx, flagged_names(cfg.exclude, "Training"))
+    images = cached_decode(index, spec, cfg.cache_dir)
+    labels = torch.from_numpy(index.labels)
+    # The fingerprint names the images actually used, so a run without the excluded ones differs.
+    used = index.subset(np.sort(np.concatenate([train_idx, val_idx])))
+    return TrainData(index.classes, used.fingerprint(), images[train_idx], labels[train_idx],
+                     images[val_idx], labels[val_idx])
+
+
+def autocast_for(device: torch.device, precision: str = "auto"):
+    """bf16 autocast (no loss scaling needed) or plain fp32.
+
+    ``auto`` picks bf16 on CUDA and fp32 on CPU: on the 2-core CPU we train on,
+    fp32 channels_last steps are faster than bf16 autocast (measured by
+    ``benchmarks/train_step.py``).
+    """
+    if precision not in ("auto", "bf16", "fp32"):
+        raise ValueError(f"precision must be auto, bf16 or fp32, not {precision!r}")
+    use_bf16 = precision == "bf16" or (precision == "auto" and device.type == "cuda")
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16)
+
+
+def ema_with_warmup(decay: float):
+    """EMA update whose decay ramps up as ``(1 + n) / (10 + n)`` (timm's warm-up).
+
+    A fixed decay makes the average lag the first epochs' random weights
+    for hundreds of steps; the ramp lets it follow the model early on.
+    """
+    @torch.no_grad()
+    def update(ema_params, model_params, num_averaged) -> None:
+        n = float(num_averaged)
+        weight = 1.0 - min(decay, (1.0 + n) / (10.0 + n))
+        floats = [(e, m) for e, m in zip(ema_params, model_params) if torch.is_floating_point(e)]
+        if floats:  # AveragedModel calls once per dtype group: integer groups have none
+            torch._foreach_lerp_([e for e, _ in floats], [m for _, m in floats], weight)
+        for e, m in zip(ema_params, model_params):
+            if not torch.is_floating_point(e):
+                e.copy_(m)  # integer buffers such as BatchNorm's step counter
+
+    return update
+
+
+@torch.inference_mode()
+def evaluate_split(model, x: torch.Tensor, y: torch.Tensor, spec: PreprocessSpec,
+                   device: torch.device, precision: str = "auto", batch_size: int = 128) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy on un-augmented images."""
+    model.eval()
+    losses, correct = 0.0, 0
+    for start in range(0, len(x), batch_size):
+        batch = spec.normalise(uint8_to_float(x[start:start + batch_size]).to(device))
+        target = y[start:start + batch_size].to(device)
+        with autocast_for(device, precision):
+            logits = model(batch.contiguous(memory_format=torch.channels_last)).float()
+        losses += F.cross_entropy(logits, target, reduction="sum").item()
+        correct += (logits.argmax(1) == target).sum().item()
+    return losses / len(x), correct / len(x)
+
+
+def train_one_epoch(model, ema, optimizer, scheduler, data: TrainData, spec: PreprocessSpec, cfg: TrainConfig,
+                    gen: torch.Generator, device: torch.device, desc: str,
+                    teacher: Teacher | None = None) -> tuple[float, float]:
+    """One pass over the shuffled training set; returns mean loss and accuracy."""
+    model.train()
+    aug = AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.augment.items()})
+    order = torch.randperm(len(data.train_x), generator=gen)
+    steps = len(order) // cfg.batch_size
+    loss_sum, correct, seen = 0.0, 0, 0
+    bar = tqdm(range(steps), desc=desc, leave=False, mininterval=5.0, disable=None)
+    for step in bar:
+        idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
+        raw = uint8_to_float(data.train_x[idx]).to(device)
+        pictures = augment_batch(raw, spec.input_size, aug, gen)
+        target = data.train_y[idx].to(device)
+        with autocast_for(device, cfg.precision):
+            logits = model(spec.normalise(pictures).contiguous(memory_format=torch.channels_last)).float()
+            loss = F.cross_entropy(logits, target, label_smoothing=cfg.label_smoothing)
+            if teacher is not None:
+                loss = teacher.blend(loss, logits, pictures)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        optimizer.step()
+        scheduler.step()
+        ema.update_parameters(model)
+        loss_sum += loss.item() * len(idx)
+        correct += (logits.argmax(1) == target).sum().item()
+        seen += len(idx)
+        bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
+    return loss_sum / max(seen, 1), correct / max(seen, 1)
+
+
+def build(cfg: TrainConfig, num_classes: int, steps_per_epoch: int, device: torch.device):
+    """Model, EMA copy, AdamW and a one-cycle schedule."""
+    model = create_model(cfg.arch, num_classes, pretrained=cfg.pretrained, zero_init_residual=cfg.zero_init_residual)
+    if cfg.init_from:
+        load_initial_weights(model, cfg.init_from, cfg.arch)
+    model = to_channels_last(model).to(device)
+    ema = AveragedModel(model, multi_avg_fn=ema_with_warmup(cfg.ema_decay), use_buffers=True)
+    decay = [p for n, p in model.named_parameters() if p.ndim > 1]
+    no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                                   {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch, pct_start=0.15)
+    return model, ema, optimizer, scheduler
+
+
+def export_best(out: Path, ema, cfg: TrainConfig, spec: PreprocessSpec, data: TrainData, record: dict) -> None:
+    metadata = {
+        "arch": cfg.arch, "classes": data.classes, "preprocess": spec.to_dict(),
+        "train_config": asdict(cfg), "data_fingerprint": data.fingerprint,
+        "trained_from_scratch": not cfg.pretrained, "parameters": count_parameters(ema.module),
+        "validation": record,
+    }
+    save_checkpoint(out / "best.safetensors", ema.module.state_dict(), metadata)
+
+
+def run(cfg: TrainConfig) -> Path:
+    """Train (or resume) a run; returns the path of the best checkpoint."""
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    device = resolve_device(cfg.device)
+    spec = PreprocessSpec(input_size=cfg.input_size, stage_size=cfg.stage_size)
+    data = load_data(cfg, spec)
+    steps = len(data.train_x) // cfg.batch_size
+    if steps == 0:
+        raise ValueError(f"batch size {cfg.batch_size} exceeds the {len(data.train_x)} training images")
+    model, ema, optimizer, scheduler = build(cfg, len(data.classes), steps, device)
+    teacher = (Teacher.from_checkpoints(cfg.teachers, data.classes, spec, device, cfg.distill_weight,
+                                        cfg.distill_temperature) if cfg.teachers else None)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    state = {"epoch": 0, "history": [], "best": {"val_acc": -1.0, "val_loss": math.inf}}
+    if (out / "last.pt").exists():
+        state = resume(out / "last.pt", cfg, model, ema, optimizer, scheduler, gen)
+        print(f"resumed from epoch {state['epoch']}")
+    atomic_write(out / "config.json", lambda tmp: Path(tmp).write_text(json.dumps(asdict(cfg), indent=2)))
+    print(f"{cfg.arch}: {count_parameters(model):,} params, {len(data.train_x)} train / "
+          f"{len(data.val_x)} val images, {device}")
+    for epoch in range(state["epoch"], cfg.epochs):
+        started = time.perf_counter()
+        tr_loss, tr_acc = train_one_epoch(model, ema, optimizer, scheduler, data, spec, cfg, gen, device,
+                                          desc=f"epoch {epoch + 1}/{cfg.epochs}", teacher=teacher)
+        va_loss, va_acc = evaluate_split(ema, data.val_x, data.val_y, spec, device, cfg.precision)
+        record = {"epoch": epoch + 1, "train_loss": tr_loss, "train_acc": tr_acc, "val_loss": va_loss,
+                  "val_acc": va_acc, "seconds": time.perf_counter() - started}
+        state["history"].append(record)
+        print(json.dumps(record), flush=True)
+        best = state["best"]
+        if (va_acc, -va_loss) > (best["val_acc"], -best["val_loss"]):
+            state["best"] = record
+            export_best(out, ema, cfg, spec, data, record)
+        state["epoch"] = epoch + 1
+        atomic_write(out / "history.json", lambda tmp: Path(tmp).write_text(json.dumps(state["history"], indent=1)))
+        # last.pt is the commit point of an epoch, so it is written last: once it exists, so do the
+        # files it vouches for (a kill in between only makes the resumed run redo that epoch).
+        save_training_state(out / "last.pt", {
+            **state, "model": model.state_dict(), "ema": ema.state_dict(),
+            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+            "generator": gen.get_state(), "torch_rng": torch.get_rng_state(), "config": asdict(cfg),
+        })
+    return out / "best.safetensors"
+
+
+def parse_args(argv: list[str] | None = None) -> TrainConfig:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_config_flags(parser)
+    parser.add_argument("--augment", nargs="+", default=[], metavar="NAME=VALUE",
+                        help="change augmentation knobs (model.training.augment.AugmentConfig), e.g. rot90=0.25 vflip=0.25 "
+                             "or scale=0.85,1.15")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
+    args = vars(parser.parse_args(argv))
+    try:
+        args["augment"] = augment_settings(args["augment"])
+    except ValueError as err:
+        parser.error(str(err))
+    threads = args.pop("threads")
+    torch.set_num_threads(threads or os.cpu_count() or 1)
+    args["cache_dir"] = cache_dir_arg(args.get("cache_dir"))
+    return TrainConfig(**args)
+
+
+def main(argv: list[str] | None = None) -> None:
+    best = run(parse_args(argv))
+    print(f"best checkpoint: {best}")
+
+
+if __name__ == "__main__":
+    main()
