@@ -68,3 +68,13 @@ def test_channels_last_load_has_the_same_values_in_the_convolution_layout(tmp_pa
     assert not plain[kernel].is_contiguous(memory_format=torch.channels_last)
     for key in plain:
         assert packed[key].dtype == plain[key].dtype and torch.equal(packed[key], plain[key])
+
+
+def test_a_checkpoint_with_unknown_preprocessing_is_refused_with_its_name(tmp_path):
+    from model import load_classifier
+
+    model = create_model("resnet18", 2)
+    path = tmp_path / "newer.safetensors"
+    save_checkpoint(path, model.state_dict(), {**META, "preprocess": {"input_size": 32, "gamma": 0.5}})
+    with pytest.raises(CheckpointError, match="newer.safetensors.*gamma"):
+        load_classifier(path)

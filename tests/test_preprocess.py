@@ -75,7 +75,14 @@ def test_constant_image_gives_finite_zeros():
 
 def test_spec_round_trips_through_dict():
     spec = PreprocessSpec(input_size=64, stage_size=72, crop_margin=0.1)
-    assert PreprocessSpec.from_dict({**spec.to_dict(), "unknown_future_key": 1}) == spec
+    assert PreprocessSpec.from_dict(spec.to_dict()) == spec
+
+
+def test_spec_refuses_settings_it_does_not_know():
+    """A setting from a newer version would change the inputs: refuse it rather than drop it."""
+    spec = PreprocessSpec(input_size=64, stage_size=72)
+    with pytest.raises(ValueError, match="unknown_future_key"):
+        PreprocessSpec.from_dict({**spec.to_dict(), "unknown_future_key": 1})
 
 
 def test_uncrop_map_places_heat_inside_the_box():

@@ -13,7 +13,7 @@ from PIL import Image
 from ..names import class_name
 from ..paths import DEFAULT_CHECKPOINT, WEIGHTS_DIR
 from .batch_engine import OnnxBatchEngine, try_batch_engine
-from .checkpoint import load_checkpoint, split_guard_tensors
+from .checkpoint import CheckpointError, load_checkpoint, split_guard_tensors
 from .factory import create_model, to_channels_last
 from .gradcam import HEAT_MAP_METHODS, heat_map_explainer, overlay_heatmap
 from .guard import FeatureGuard, PenultimateFeatures, input_problem
@@ -77,11 +77,15 @@ class Classifier:
     def from_checkpoint(cls, path: str | Path, batch_engine: bool = True) -> "Classifier":
         """Load a checkpoint; ``batch_engine=False`` keeps every batch in PyTorch."""
         tensors, meta = load_checkpoint(path, channels_last=True)
+        try:
+            spec = PreprocessSpec.from_dict(meta["preprocess"])
+        except (TypeError, ValueError) as err:
+            raise CheckpointError(f"{Path(path).name}: {err}") from err
         weights, guard = split_guard_tensors(tensors)
         with torch.device("meta"):  # no random init to throw away: faster, and ~100 MB lower peak
             model = create_model(meta["arch"], len(meta["classes"]))
         model.load_state_dict(weights, assign=True)
-        return cls(model, meta["arch"], meta["classes"], PreprocessSpec.from_dict(meta["preprocess"]), meta,
+        return cls(model, meta["arch"], meta["classes"], spec, meta,
                    FeatureGuard.from_tensors(guard), batch_engine)
 
     @property

@@ -69,8 +69,17 @@ class PreprocessSpec:
 
     @classmethod
     def from_dict(cls, data: dict) -> "PreprocessSpec":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        """The spec a checkpoint was trained with.
+
+        Raises:
+            ValueError: ``data`` holds a setting this code does not know (written by a newer
+                version, say). Dropping it would feed the network other inputs than it learned on.
+        """
+        unknown = sorted(set(data) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown preprocessing settings {unknown}: this checkpoint needs a newer version "
+                             "of the code, or was not written by it")
+        return cls(**data)
 
     # -- stage 1 ---------------------------------------------------------
     def to_square_grey(self, image: Image.Image) -> tuple[np.ndarray, CropBox]:
