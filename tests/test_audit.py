@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 from PIL import Image, ImageFilter
 
 from model.data.audit import audit, main
@@ -72,3 +73,25 @@ def test_validation_split_keeps_near_duplicates_on_one_side(tmp_path):
         assert not val_groups & set(groups[train])
     exact_train, exact_val = validation_split(index, 0.25, 0, group_by="exact")
     assert len(exact_train) + len(exact_val) == len(index)
+
+
+def test_near_duplicate_groups_are_hashed_once_per_data_fingerprint(tmp_path, monkeypatch):
+    """Training, calibration and every selection candidate share one pHash pass over Training."""
+    from model.data import duplicates
+    from model.data.folders import index_folder
+
+    data = tmp_path / "data"
+    write_distinct_dataset(data, per_class=6, seed=2)
+    index = index_folder(data)
+    passes = []
+    original = duplicates.describe_images
+    monkeypatch.setattr(duplicates, "describe_images", lambda *a, **k: passes.append(1) or original(*a, **k))
+    first = duplicates.near_duplicate_groups(index, cache_dir=tmp_path / "cache")
+    again = duplicates.validation_split(index, 0.25, 0, cache_dir=tmp_path / "cache")
+    assert len(passes) == 1 and np.array_equal(first, duplicates.near_duplicate_groups(index, cache_dir=tmp_path / "cache"))
+    assert np.array_equal(np.sort(np.concatenate(again)), np.arange(len(index)))
+    (data / "glioma" / sorted(p.name for p in (data / "glioma").iterdir())[0]).write_bytes(
+        (data / "meningioma" / sorted(p.name for p in (data / "meningioma").iterdir())[0]).read_bytes())
+    duplicates.near_duplicate_groups(index_folder(data), cache_dir=tmp_path / "cache")  # other data: hashed anew
+    assert len(passes) == 2
+    assert [p.name for p in (tmp_path / "cache").iterdir() if p.suffix == ".tmp"] == []

@@ -7,6 +7,7 @@ grey thumbnails, so that different scans which merely look alike are not merged.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from PIL import Image
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from ..classifier.checkpoint import atomic_write
 from .folders import ImageFolderIndex, split_train_val
 
 THUMB = 64
@@ -99,9 +101,32 @@ def duplicate_clusters(n: int, pairs: list[DuplicatePair]) -> list[list[int]]:
     return sorted((g for g in groups.values() if len(g) > 1), key=lambda g: (-len(g), g[0]))
 
 
-def near_duplicate_groups(index: ImageFolderIndex, max_hash_distance: int = 8,
-                          min_correlation: float = 0.95) -> np.ndarray:
-    """One group id per image of ``index``: exact and near duplicates share an id."""
+def near_duplicate_groups(index: ImageFolderIndex, max_hash_distance: int = 8, min_correlation: float = 0.95,
+                          cache_dir: str | Path | None = None) -> np.ndarray:
+    """One group id per image of ``index``: exact and near duplicates share an id.
+
+    Args:
+        cache_dir: keep the groups there, keyed by the data's fingerprint and the two settings.
+            Hashing every Training image takes about a minute; training, calibration and each
+            selection candidate then reuse the one result.
+    """
+    if cache_dir is None:
+        return _near_duplicate_groups(index, max_hash_distance, min_correlation)
+    key = hashlib.sha256(f"{index.fingerprint()}:{max_hash_distance}:{min_correlation}".encode()).hexdigest()[:16]
+    path = Path(cache_dir) / f"near-groups-{key}.npy"
+    if path.exists():
+        return np.load(path)
+    groups = _near_duplicate_groups(index, max_hash_distance, min_correlation)
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as out:  # a file object: np.save would add ".npy" to the temporary name
+            np.save(out, groups)
+
+    atomic_write(path, write)
+    return groups
+
+
+def _near_duplicate_groups(index: ImageFolderIndex, max_hash_distance: int, min_correlation: float) -> np.ndarray:
     images = describe_images({"data": index})
     pairs = find_duplicates(images, max_hash_distance, min_correlation)
     groups = np.arange(len(index))
@@ -110,8 +135,8 @@ def near_duplicate_groups(index: ImageFolderIndex, max_hash_distance: int = 8,
     return groups
 
 
-def validation_split(index: ImageFolderIndex, val_fraction: float, seed: int,
-                     group_by: str = "near") -> tuple[np.ndarray, np.ndarray]:
+def validation_split(index: ImageFolderIndex, val_fraction: float, seed: int, group_by: str = "near",
+                     cache_dir: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Training/validation split that keeps duplicate clusters on one side.
 
     Args:
@@ -120,5 +145,5 @@ def validation_split(index: ImageFolderIndex, val_fraction: float, seed: int,
     """
     if group_by not in ("near", "exact"):
         raise ValueError(f"group_by must be 'near' or 'exact', not {group_by!r}")
-    groups = near_duplicate_groups(index) if group_by == "near" else None
+    groups = near_duplicate_groups(index, cache_dir=cache_dir) if group_by == "near" else None
     return split_train_val(index, val_fraction, seed, groups)

@@ -89,7 +89,7 @@ def split_train_val(index: ImageFolderIndex, val_fraction: float, seed: int,
 
     Args:
         groups: one integer per image; images sharing a value never straddle the split
-            (see :func:`model.data.audit.near_duplicate_groups`).
+            (see :func:`model.data.duplicates.near_duplicate_groups`).
 
     Returns:
         ``(train_idx, val_idx)`` index arrays into ``index``.

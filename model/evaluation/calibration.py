@@ -64,7 +64,8 @@ def validation_logits(checkpoint: Path, cache_dir: str | None) -> tuple[np.ndarr
     clf = load_classifier(checkpoint)
     cfg = clf.metadata["train_config"]
     index = index_folder(training_folder(cfg["data"]), clf.classes)
-    _, val_idx = validation_split(index, cfg["val_fraction"], cfg["seed"], cfg.get("split_group_by", "exact"))
+    _, val_idx = validation_split(index, cfg["val_fraction"], cfg["seed"], cfg.get("split_group_by", "exact"),
+                                  cache_dir)
     images = cached_decode(index, clf.spec, cache_dir)[val_idx]
     batch = clf.spec.normalise(uint8_to_float(images)).contiguous(memory_format=torch.channels_last)
     logits = torch.cat([clf.model(batch[i:i + 64]) for i in range(0, len(batch), 64)])

@@ -54,7 +54,7 @@ def resolve_device(name: str) -> torch.device:
 def load_data(cfg: TrainConfig, spec: PreprocessSpec) -> TrainData:
     """Index ``<data>/Training``, split (duplicates kept together) and decode once."""
     index = index_folder(training_folder(cfg.data))
-    train_idx, val_idx = validation_split(index, cfg.val_fraction, cfg.seed, cfg.split_group_by)
+    train_idx, val_idx = validation_split(index, cfg.val_fraction, cfg.seed, cfg.split_group_by, cfg.cache_dir)
     if cfg.exclude:
         train_idx = drop_listed(index, train_idx, flagged_names(cfg.exclude, "Training"))
     images = cached_decode(index, spec, cfg.cache_dir)
