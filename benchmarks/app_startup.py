@@ -123,7 +123,7 @@ def warm_uploads(page) -> list[float]:
 #: Each page after Diagnose, by its URL path, and a text it shows once it has run to the end.
 #: The comparison page's last heading appears after every bundled model has answered the sample.
 PAGES = {"model_card": "Training configuration and preprocessing", "model_comparison": "Two models can agree",
-         "data_evaluation": "Made by `"}
+         "data_evaluation": "only real scans from elsewhere can show the rest"}
 
 
 def visit_every_page(page, url: str) -> None:
