@@ -33,7 +33,7 @@ _API = {
     "PretrainedWeightsUnavailable": "model.classifier.factory", "available_models": "model.classifier.factory",
     "create_model": "model.classifier.factory",
     "GradCamExplainer": "model.classifier.gradcam", "overlay_heatmap": "model.classifier.gradcam",
-    "Classifier": "model.classifier.inference", "Explanation": "model.classifier.inference",
+    "Classifier": "model.classifier.inference", "Explanation": "model.classifier.explanation",
     "bundled_checkpoints": "model.classifier.inference", "load_classifier": "model.classifier.inference",
     "PreprocessSpec": "model.classifier.preprocess",
     "classification_metrics": "model.evaluation.metrics",

@@ -1,7 +1,7 @@
 """Data & evaluation: the dataset, its duplicate leak, clean figures, calibration, the MRI check and robustness."""
 import streamlit as st
 
-from model.classifier.inference import UNSURE_BELOW
+from model.classifier.explanation import UNSURE_BELOW
 from model.figures import fixed, percent, percent_range
 from model.names import DISPLAY_NAMES
 from model.paths import DUPLICATES_DIR

@@ -3,7 +3,7 @@ import streamlit as st
 
 from model import ImageLoadError, load_classifier, load_scan
 from model.classifier.gradcam import HEAT_MAP_METHODS, cam_library_loaded
-from model.classifier.inference import UNSURE_BELOW
+from model.classifier.explanation import UNSURE_BELOW
 from model.figures import percent
 from model.views.catalog import model_report
 from model.views.charts import probability_bars, slice_probabilities

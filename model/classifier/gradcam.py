@@ -138,11 +138,11 @@ def heat_map_explainer(model: nn.Module, arch: str, method: str = HEAT_MAP_METHO
     return GradCamExplainer(model, cam_target_layer(model, arch, chosen.fine), cam_class=chosen.cam_class)
 
 
-def overlay_heatmap(image: Image.Image, heat: np.ndarray, opacity: float = 0.5) -> Image.Image:
+def overlay_heatmap(image: Image.Image | np.ndarray, heat: np.ndarray, opacity: float = 0.5) -> Image.Image:
     """Colour the heat map (jet) over a grey copy of ``image``.
 
     Args:
-        image: the original picture, any mode.
+        image: the original picture, any mode, or its uint8 grey pixels.
         heat: ``(H, W)`` map in [0, 1], the size of ``image``.
         opacity: 0 shows only the image, 1 only the heat map.
     """
@@ -150,7 +150,7 @@ def overlay_heatmap(image: Image.Image, heat: np.ndarray, opacity: float = 0.5) 
 
     from .preprocess import to_grey_uint8  # local: keeps this module importable alone
 
-    grey = to_grey_uint8(image).astype(np.float32) / 255.0
+    grey = (image if isinstance(image, np.ndarray) else to_grey_uint8(image)).astype(np.float32) / 255.0
     rgb = np.repeat(grey[..., None], 3, axis=2)
     opacity = float(np.clip(opacity, 0.0, 1.0))
     mixed = show_cam_on_image(rgb, np.clip(heat, 0, 1), use_rgb=True, image_weight=1.0 - opacity)

@@ -22,7 +22,7 @@ from scipy import ndimage
 from torch import nn
 
 from .checkpoint import GUARD_PREFIX as PREFIX
-from .preprocess import crop_square, head_box, head_mask, to_grey_uint8
+from .preprocess import GreySlice, crop_square, head_box, head_mask
 
 #: Mean HSV saturation above which a picture is a colour photo or drawing, not an MRI.
 MAX_SATURATION = 0.2
@@ -61,8 +61,12 @@ def dark_border_share(grey: np.ndarray, band: float = 0.06, dark: float = 0.25) 
     return float((edge < dark * max(float(np.percentile(grey, 99)), 1.0)).mean())
 
 
-def input_problem(image: Image.Image) -> str | None:
-    """A reason why ``image`` cannot be a brain MRI, judged from its pixels alone, or ``None``."""
+def input_problem(image: Image.Image, prepared: GreySlice | None = None) -> str | None:
+    """A reason why ``image`` cannot be a brain MRI, judged from its pixels alone, or ``None``.
+
+    Args:
+        prepared: ``GreySlice.of(image)`` when the caller has it already (it is not computed twice).
+    """
     if image.mode in ("RGB", "RGBA", "P", "CMYK", "YCbCr", "LAB", "HSV"):
         hsv = np.asarray(image.convert("RGB").convert("HSV"), dtype=np.float32)
         if hsv[..., 1].mean() / 255.0 > MAX_SATURATION:
@@ -70,17 +74,22 @@ def input_problem(image: Image.Image) -> str | None:
     width, height = image.size
     if max(width, height) > MAX_ASPECT * min(width, height):
         return f"its shape ({width}×{height} pixels) is far from the squarish frame of an MRI slice"
-    grey = to_grey_uint8(image)
+    prepared = GreySlice.of(image) if prepared is None else prepared
+    grey = prepared.grey
     if float(grey.std()) < MIN_GREY_STD:
         return "it is blank"
     if dark_border_share(grey) < MIN_DARK_BORDER:
         return "it has no dark background around the subject, as MRI slices do"
-    return head_shape_problem(grey)
+    return head_shape_problem(grey, prepared.mask)
 
 
-def head_shape_problem(grey: np.ndarray) -> str | None:
-    """Is the largest bright region head-sized, roughly elliptical and inside the frame?"""
-    head = ndimage.binary_fill_holes(head_mask(grey))
+def head_shape_problem(grey: np.ndarray, mask: np.ndarray | None = None) -> str | None:
+    """Is the largest bright region head-sized, roughly elliptical and inside the frame?
+
+    Args:
+        mask: ``head_mask(grey)`` when the caller has it already.
+    """
+    head = ndimage.binary_fill_holes(head_mask(grey) if mask is None else mask)
     if head.mean() < MIN_HEAD_FILL:
         return "no head-sized subject stands out from the background"
     edge = np.concatenate([head[0], head[-1], head[:, 0], head[:, -1]])

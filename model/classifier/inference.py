@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -15,43 +14,14 @@ from ..paths import DEFAULT_CHECKPOINT, WEIGHTS_DIR
 from .batch_engine import OnnxBatchEngine, try_batch_engine
 from .checkpoint import CheckpointError, load_checkpoint, split_guard_tensors
 from .factory import create_model, to_channels_last
-from .gradcam import HEAT_MAP_METHODS, heat_map_explainer, overlay_heatmap
+from .explanation import DISPLAY_SIDE, Explanation
+from .gradcam import HEAT_MAP_METHODS, heat_map_explainer
 from .guard import FeatureGuard, PenultimateFeatures, input_problem
-from .preprocess import PreprocessSpec, uint8_to_float, uncrop_map
+from .preprocess import CropBox, GreySlice, PreprocessSpec, uint8_to_float
 
 #: Batches of at least this many images go through ONNX Runtime (see ``batch_engine``).
 BATCH_ENGINE_FROM = 8
-#: Below this top-class probability the app says the model is unsure instead of naming a class.
-UNSURE_BELOW = 0.6
 NOT_LIKE_TRAINING = "it does not look like the brain MRI slices the model was trained on"
-
-
-@dataclass
-class Explanation:
-    """One image's prediction and where the network looked.
-
-    Attributes:
-        probabilities: ``(C,)`` class probabilities in ``classes`` order.
-        class_index: the explained class (the top one unless asked otherwise).
-        heatmap: ``(H, W)`` heat map in [0, 1] (Grad-CAM unless another method was asked for),
-            the size of the input image, or ``None`` when it was not asked for
-            (``explain(..., heatmap=False)``).
-        problem: why the image does not look like a brain MRI, or ``None``.
-    """
-
-    probabilities: np.ndarray
-    class_index: int
-    heatmap: np.ndarray | None
-    problem: str | None = None
-
-    @property
-    def unsure(self) -> bool:
-        return float(self.probabilities[self.class_index]) < UNSURE_BELOW
-
-    def overlay(self, image: Image.Image, opacity: float = 0.5) -> Image.Image:
-        if self.heatmap is None:
-            raise ValueError("this explanation was made without a heat map")
-        return overlay_heatmap(image, self.heatmap, opacity)
 
 
 class Classifier:
@@ -97,7 +67,7 @@ class Classifier:
     def display_names(self) -> list[str]:
         return [class_name(c) for c in self.classes]
 
-    def _batch(self, images: Sequence[Image.Image]) -> torch.Tensor:
+    def _batch(self, images: Sequence[Image.Image | GreySlice]) -> torch.Tensor:
         return self.spec(list(images)).contiguous(memory_format=torch.channels_last)
 
     def _logits(self, batch: torch.Tensor) -> torch.Tensor:
@@ -142,8 +112,8 @@ class Classifier:
         """Penultimate-layer features ``(N, D)`` of PIL images."""
         return self.batch_features(self._batch(images))
 
-    def _problem(self, image: Image.Image, features: np.ndarray | None) -> str | None:
-        problem = input_problem(image)
+    def _problem(self, image: Image.Image, features: np.ndarray | None, prepared: GreySlice | None = None) -> str | None:
+        problem = input_problem(image, prepared)
         if problem is None and self.guard is not None and features is not None:
             problem = None if self.guard.accepts(features[None])[0] else NOT_LIKE_TRAINING
         return problem
@@ -152,24 +122,27 @@ class Classifier:
         """Per image: why it is not a brain MRI, or ``None`` when it looks like one."""
         if len(images) == 0:
             return []
-        features = self.features(images) if self.guard is not None else [None] * len(images)
-        return [self._problem(im, f) for im, f in zip(images, features)]
+        prepared = [GreySlice.of(im) for im in images]
+        features = self.features(prepared) if self.guard is not None else [None] * len(images)
+        return [self._problem(im, f, p) for im, f, p in zip(images, features, prepared)]
 
     @torch.inference_mode()
-    def predict_and_check(self, images: Sequence[Image.Image],
-                          batch_size: int = 32) -> tuple[np.ndarray, list[str | None]]:
+    def predict_and_check(self, images: Sequence[Image.Image], batch_size: int = 32,
+                          prepared: Sequence[GreySlice] | None = None) -> tuple[np.ndarray, list[str | None]]:
         """:meth:`predict_proba` and :meth:`check_inputs` together, from one forward pass per chunk.
 
-        With a feature guard the pass stays in PyTorch, which alone gives the features.
+        With a feature guard the pass stays in PyTorch, which alone gives the features. Each
+        image's grey pixels and head mask are computed once for both (or taken from ``prepared``).
         """
         if self.guard is None:
             return self.predict_proba(images, batch_size), self.check_inputs(images)
         probs, problems = [], []
         for start in range(0, len(images), batch_size):
             chunk = list(images[start:start + batch_size])
+            greys = list(prepared[start:start + batch_size]) if prepared else [GreySlice.of(im) for im in chunk]
             with self._lock, PenultimateFeatures(self.model) as hook:
-                probs.append(self._softmax(self.model(self._batch(chunk))))
-            problems += [self._problem(im, f) for im, f in zip(chunk, hook.features.numpy())]
+                probs.append(self._softmax(self.model(self._batch(greys))))
+            problems += [self._problem(im, f, p) for im, f, p in zip(chunk, hook.features.numpy(), greys)]
         if not probs:
             return np.zeros((0, len(self.classes)), dtype=np.float32), []
         return np.concatenate(probs).astype(np.float32), problems
@@ -179,28 +152,47 @@ class Classifier:
         return np.array([p is None for p in self.check_inputs(images)], dtype=bool)
 
     def explain(self, image: Image.Image, class_index: int | None = None, heatmap: bool = True,
-                method: str = HEAT_MAP_METHODS[0].name) -> Explanation:
+                method: str = HEAT_MAP_METHODS[0].name, prepared: GreySlice | None = None) -> Explanation:
         """Probabilities, a heat map and the input check for one image, from one forward/backward pass.
 
         Args:
             class_index: the class to explain; ``None`` explains the top class.
             heatmap: ``False`` skips the heat map (one forward pass; no pytorch-grad-cam import,
-                so a cold app can show its answer before the heat map is ready).
+                so a cold app can show its answer first and add the map with :meth:`heat_map`).
             method: a name from :data:`model.classifier.gradcam.HEAT_MAP_METHODS` (default Grad-CAM).
+            prepared: ``GreySlice.of(image)`` when the caller has it (several models, one upload).
         """
+        prepared = GreySlice.of(image) if prepared is None else prepared
+        preview = prepared.preview(DISPLAY_SIDE)
         if not heatmap:
-            probs, problems = self.predict_and_check([image])
+            probs, problems = self.predict_and_check([image], prepared=[prepared])
             chosen = int(np.argmax(probs[0])) if class_index is None else class_index
-            return Explanation(probs[0], chosen, None, problems[0])
-        square, box = self.spec.to_square_grey(image)
-        batch = self.spec.normalise(uint8_to_float(square[None])).contiguous(memory_format=torch.channels_last)
-        with self._lock, heat_map_explainer(self.model, self.arch, method) as explainer, \
-                PenultimateFeatures(self.model) as hook:
-            heat, logits = explainer(batch, class_index)
+            return Explanation(probs[0], chosen, None, problems[0], image_size=image.size, preview=preview)
+        with self._lock, PenultimateFeatures(self.model) as hook:
+            heat, box, logits = self._cam(prepared, class_index, method)
         probs = self._softmax(logits)[0]
         chosen = int(np.argmax(probs)) if class_index is None else class_index
-        problem = self._problem(image, hook.features[0].numpy())
-        return Explanation(probs, chosen, uncrop_map(heat[0], box, image.size), problem)
+        problem = self._problem(image, hook.features[0].numpy(), prepared)
+        return Explanation(probs, chosen, heat, problem, box, image.size, preview)
+
+    def heat_map(self, image: Image.Image | GreySlice, class_index: int,
+                 method: str = HEAT_MAP_METHODS[0].name) -> tuple[np.ndarray, CropBox]:
+        """Only the heat map for ``class_index``: the map over the crop and the crop box.
+
+        For an answer already given (``explain(..., heatmap=False)``); the answer and the input
+        check are not computed again. Combine with :meth:`Explanation.with_heat_map`.
+        """
+        with self._lock:
+            heat, box, _ = self._cam(GreySlice.of(image), class_index, method)
+        return heat, box
+
+    def _cam(self, prepared: GreySlice, class_index: int | None, method: str) -> tuple[np.ndarray, CropBox, torch.Tensor]:
+        """One forward/backward pass: the crop's heat map, the crop box and the logits."""
+        square, box = self.spec.to_square_grey(prepared)
+        batch = self.spec.normalise(uint8_to_float(square[None])).contiguous(memory_format=torch.channels_last)
+        with heat_map_explainer(self.model, self.arch, method) as explainer:
+            heat, logits = explainer(batch, class_index)
+        return heat[0], box, logits
 
     def gradcam(self, image: Image.Image, class_index: int | None = None) -> np.ndarray:
         """Grad-CAM heat map ``(H, W)`` in [0, 1], the size of ``image``."""

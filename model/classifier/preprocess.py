@@ -43,6 +43,45 @@ class CropBox:
                        max(1, int(round(self.side * factor))))
 
 
+@dataclass(frozen=True, eq=False)
+class GreySlice:
+    """An image's grey pixels and head mask, computed once and handed to every step that needs them:
+    the crop (:meth:`PreprocessSpec.to_square_grey`), the picture checks
+    (:func:`model.classifier.guard.input_problem`) and the picture the app shows.
+
+    Attributes:
+        grey: uint8 ``(H, W)``, the grey mapping the network sees (:func:`to_grey_uint8`), shrunk
+            so that its longest side is at most :data:`MAX_WORK_SIDE`.
+        shrink: original side over ``grey``'s side (1 when not shrunk).
+        mask: :func:`head_mask` of ``grey``.
+    """
+
+    grey: np.ndarray
+    shrink: float
+    mask: np.ndarray
+
+    @classmethod
+    def of(cls, image: "Image.Image | GreySlice") -> "GreySlice":
+        if isinstance(image, GreySlice):
+            return image
+        grey = to_grey_uint8(image)
+        shrink = max(grey.shape) / MAX_WORK_SIDE
+        if shrink > 1:
+            h, w = grey.shape
+            small = (max(1, round(w / shrink)), max(1, round(h / shrink)))
+            grey = np.asarray(Image.fromarray(grey).resize(small, Image.BILINEAR, reducing_gap=2.0))
+        return cls(grey, max(shrink, 1.0), head_mask(grey))
+
+    def preview(self, max_side: int) -> np.ndarray:
+        """``grey`` shrunk to fit ``max_side`` (never enlarged): the picture the app shows."""
+        h, w = self.grey.shape
+        scale = max_side / max(h, w)
+        if scale >= 1:
+            return self.grey
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        return np.asarray(Image.fromarray(self.grey).resize(size, Image.BILINEAR, reducing_gap=2.0))
+
+
 @dataclass(frozen=True)
 class PreprocessSpec:
     """Everything needed to turn an image into a network input.
@@ -82,25 +121,23 @@ class PreprocessSpec:
         return cls(**data)
 
     # -- stage 1 ---------------------------------------------------------
-    def to_square_grey(self, image: Image.Image) -> tuple[np.ndarray, CropBox]:
+    def to_square_grey(self, image: Image.Image | GreySlice) -> tuple[np.ndarray, CropBox]:
         """Grey, head-cropped, square uint8 array of side ``stage_size``.
 
+        Args:
+            image: a PIL image, or its :class:`GreySlice` when the caller has it already.
         Returns:
-            The array and the crop box, so that heat maps can be mapped back
-            onto the original image.
+            The array and the crop box (in the original image's pixels), so that heat maps can be
+            mapped back onto the original image.
         """
-        grey = to_grey_uint8(image)
-        shrink = max(grey.shape) / MAX_WORK_SIDE
-        if shrink > 1:
-            h, w = grey.shape
-            small = (max(1, round(w / shrink)), max(1, round(h / shrink)))
-            grey = np.asarray(Image.fromarray(grey).resize(small, Image.BILINEAR, reducing_gap=2.0))
-        box = head_box(grey, self.crop_margin) if self.crop_to_head else full_box(grey)
+        prepared = GreySlice.of(image)
+        grey = prepared.grey
+        box = head_box(grey, self.crop_margin, prepared.mask) if self.crop_to_head else full_box(grey)
         square = crop_square(grey, box)
         resized = Image.fromarray(square).resize(
             (self.stage_size, self.stage_size), Image.BILINEAR, reducing_gap=2.0
         )
-        return np.array(resized, dtype=np.uint8), (box.scaled(shrink) if shrink > 1 else box)
+        return np.array(resized, dtype=np.uint8), (box.scaled(prepared.shrink) if prepared.shrink > 1 else box)
 
     # -- stage 2 ---------------------------------------------------------
     def normalise(self, batch: torch.Tensor) -> torch.Tensor:
@@ -120,8 +157,8 @@ class PreprocessSpec:
         std = batch.std(dim=(1, 2, 3), keepdim=True).clamp_min(self.eps)
         return ((batch - mean) / std).expand(-1, self.channels, -1, -1).contiguous()
 
-    def __call__(self, images: list[Image.Image]) -> torch.Tensor:
-        """Both stages for a list of PIL images → network-ready batch."""
+    def __call__(self, images: list[Image.Image | GreySlice]) -> torch.Tensor:
+        """Both stages for a list of PIL images (or their grey slices) → network-ready batch."""
         arrays = [self.to_square_grey(im)[0] for im in images]
         return self.normalise(uint8_to_float(np.stack(arrays)))
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Sequence
 from ..names import NO_TUMOUR, class_name
 
 if TYPE_CHECKING:  # type names only: this module needs neither torch nor the readers
-    from ..classifier.inference import Explanation
+    from ..classifier.explanation import Explanation
     from ..uploads.scan import Scan
 
 __all__ = ["NO_TUMOUR_MAP_NOTE", "Verdict", "refusal_reason", "verdict"]
