@@ -3,9 +3,27 @@
 This file is never a page itself: ``st.navigation`` lists the pages by path in
 ``streamlit_app.py``, and Streamlit's legacy page list skips ``__init__.py``.
 """
+from __future__ import annotations
+
+from pathlib import Path
+
 import streamlit as st
 
+from model.paths import DEFAULT_CHECKPOINT
 from model.views.catalog import bundled_samples
+
+
+@st.cache_resource(show_spinner=False)
+def _classifier(path: str):
+    from model import load_classifier
+
+    return load_classifier(path)
+
+
+def shared_classifier(path: str | Path | None = None):
+    """One classifier per checkpoint file for the whole server, whichever page asks and however it
+    names the file (no path is the bundled ResNet50)."""
+    return _classifier(str(Path(path or DEFAULT_CHECKPOINT).resolve()))
 
 
 def follow_app_navigation() -> None:

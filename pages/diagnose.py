@@ -1,18 +1,18 @@
 """Diagnose: upload or pick an MRI, see the prediction and where the network looked."""
 import streamlit as st
 
-from model import ImageLoadError, load_classifier, load_scan
+from model import ImageLoadError, load_scan
 from model.classifier.gradcam import HEAT_MAP_METHODS, cam_library_loaded
 from model.classifier.explanation import UNSURE_BELOW
 from model.figures import percent
 from model.views.catalog import model_report
 from model.views.charts import probability_bars, slice_probabilities
 from model.views.diagnosis import refusal_reason
-from pages import follow_app_navigation, sample_or_upload
+from pages import follow_app_navigation, sample_or_upload, shared_classifier
 
 follow_app_navigation()
 
-classifier = st.cache_resource(load_classifier)()
+classifier = shared_classifier()
 report = st.cache_resource(model_report)()
 
 

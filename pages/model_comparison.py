@@ -1,7 +1,7 @@
 """Model comparison: several backbones trained and tested the same way, and all bundled models live."""
 import streamlit as st
 
-from model import ImageLoadError, bundled_checkpoints, load_classifier, load_scan
+from model import ImageLoadError, bundled_checkpoints, load_scan
 from model.comparison.results import BUNDLE_LIMIT_BYTES, ComparisonFileError, load_comparison
 from model.figures import percent
 from model.names import ARCH_NAMES
@@ -11,11 +11,11 @@ from model.views.charts import probability_bars
 from model.views.comparison_charts import (accuracy_vs_latency, confusion_matrices, diagnose_model_note, headline_bars,
                                            protocol_warnings, recall_heatmap, roc_curves, summary_rows, training_curves)
 from model.views.diagnosis import refusal_reason
-from pages import follow_app_navigation, sample_or_upload
+from pages import follow_app_navigation, sample_or_upload, shared_classifier
 
 follow_app_navigation()
 
-classifier = st.cache_resource(load_classifier)
+classifier = shared_classifier
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
