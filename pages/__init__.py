@@ -5,12 +5,39 @@ This file is never a page itself: ``st.navigation`` lists the pages by path in
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
 from model.paths import DEFAULT_CHECKPOINT
 from model.views.catalog import bundled_samples
+
+
+@dataclass(frozen=True)
+class Upload:
+    """The file a visitor chose: its name, its bytes, and a short key that stands for both
+    (Streamlit's id of the uploaded file, or the sample's path), so that caches never hash the bytes."""
+
+    name: str
+    data: bytes
+    key: str
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _decoded_scan(key: str, name: str, _data: bytes):
+    from model import load_scan  # the readers load with the first upload, not with the page
+
+    return load_scan(_data, name)
+
+
+def decoded_scan(upload: Upload):
+    """The upload decoded once (per file, whatever the reruns, sliders and pages), shared read-only.
+
+    Raises:
+        ImageLoadError: the file cannot be read (not cached: a fixed file is tried afresh).
+    """
+    return _decoded_scan(upload.key, upload.name, upload.data)
 
 
 @st.cache_resource(show_spinner=False)
@@ -44,8 +71,8 @@ def follow_app_navigation() -> None:
         st.rerun()
 
 
-def sample_or_upload(radio_label: str, upload_label: str, prompt: str) -> tuple[str, bytes]:
-    """A bundled sample MRI or the user's own file, as ``(file name, bytes)``.
+def sample_or_upload(radio_label: str, upload_label: str, prompt: str) -> Upload:
+    """A bundled sample MRI or the user's own file.
 
     Stops the page run (after showing ``prompt``) while the upload box is empty.
     """
@@ -53,10 +80,10 @@ def sample_or_upload(radio_label: str, upload_label: str, prompt: str) -> tuple[
     if source == "Sample MRI":
         samples = {s.title: s for s in bundled_samples()}
         sample = samples[st.selectbox("Sample MRI (from the Kaggle Testing split)", list(samples))]
-        return sample.path.name, sample.path.read_bytes()
+        return Upload(sample.path.name, sample.path.read_bytes(), f"sample:{sample.path}")
     # No type filter: DICOM files often have no extension; the loader names what it cannot read.
     upload = st.file_uploader(upload_label)
     if upload is None:
         st.info(prompt)
         st.stop()
-    return upload.name, upload.getvalue()
+    return Upload(upload.name, upload.getvalue(), f"upload:{upload.file_id}")

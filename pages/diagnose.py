@@ -1,14 +1,14 @@
 """Diagnose: upload or pick an MRI, see the prediction and where the network looked."""
 import streamlit as st
 
-from model import ImageLoadError, load_scan
+from model import ImageLoadError
 from model.classifier.gradcam import HEAT_MAP_METHODS, cam_library_loaded
 from model.classifier.explanation import UNSURE_BELOW
 from model.figures import percent
 from model.views.catalog import model_report
 from model.views.charts import probability_bars, slice_probabilities
 from model.views.diagnosis import refusal_reason
-from pages import follow_app_navigation, sample_or_upload, shared_classifier
+from pages import decoded_scan, follow_app_navigation, sample_or_upload, shared_classifier
 
 follow_app_navigation()
 
@@ -17,7 +17,7 @@ report = st.cache_resource(model_report)()
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def explain_upload(data: bytes, name: str, axis: str | None, index: int | None, _image, heatmap: bool = True,
+def explain_upload(key: str, axis: str | None, index: int | None, _image, heatmap: bool = True,
                    method: str = HEAT_MAP_METHODS[0].name):
     """Cached per file, slice and heat map (``_image``, already decoded, is not hashed), so moving
     the opacity slider does not re-run the network."""
@@ -25,8 +25,8 @@ def explain_upload(data: bytes, name: str, axis: str | None, index: int | None, 
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def every_slice(data: bytes, name: str, axis: str):
-    return classifier.predict_proba(load_scan(data, name).slices(axis))
+def every_slice(key: str, axis: str, _scan):
+    return classifier.predict_proba(_scan.slices(axis))
 
 
 def choose_slice(scan) -> tuple[str | None, int | None]:
@@ -49,19 +49,19 @@ st.warning(
     "**Teaching tool, not a diagnosis.** This model has not been validated for clinical use. "
     "Never use it to make decisions about a patient.", icon=":material/school:")
 
-name, data = sample_or_upload(
+upload = sample_or_upload(
     "Image", "Brain MRI: an image (JPEG, PNG, TIFF…), a DICOM file or a NIfTI volume (.nii, .nii.gz)",
     "Choose an image file to classify. Nothing you upload is stored.")
 
 try:
-    scan = load_scan(data, name)
+    scan = decoded_scan(upload)
     axis, index = choose_slice(scan)
     image = scan.slice(axis, index)
     # the heat-map choice below, read before its widget is drawn so the first pass draws the right map
     method = st.session_state.get("heat_map_method", HEAT_MAP_METHODS[0].name)
     with st.spinner("Looking at the scan…"):
         # On a cold server the Grad-CAM library is not loaded yet (~1.5 s): answer first, map below.
-        explanation = explain_upload(data, name, axis, index, image, heatmap=cam_library_loaded(), method=method)
+        explanation = explain_upload(upload.key, axis, index, image, heatmap=cam_library_loaded(), method=method)
 except ImageLoadError as err:
     st.error(f"**That file could not be used.** {err}", icon=":material/block:")
     st.stop()
@@ -71,7 +71,7 @@ if problem:
     st.error(f"**This does not look like a brain MRI:** {problem}. The model only knows "
              "brain MRI slices, so it will not name a tumour for this picture.", icon=":material/help:")
     if not st.toggle("Show what the network would say anyway (for teaching)"):
-        st.image(image.convert("RGB"), caption=name, width=320)
+        st.image(image.convert("RGB"), caption=upload.name, width=320)
         st.stop()
 
 names = classifier.display_names
@@ -100,7 +100,7 @@ with right:
     original.image(image.convert("RGB"), caption="Uploaded image", width="stretch")
     if explanation.heatmap is None:
         with overlay, st.spinner("Drawing the heat map…"):
-            explanation = explain_upload(data, name, axis, index, image, method=method)
+            explanation = explain_upload(upload.key, axis, index, image, method=method)
     overlay.image(explanation.overlay(image, opacity), caption=f"{method} for “{names[top]}”", width="stretch")
     if classifier.classes[top] == "notumor":
         overlay.caption("With no lesion to point at, a no-tumour map carries least (see the Model card).")
@@ -110,7 +110,7 @@ if scan.technical_tags:
         st.table({"tag": list(scan.technical_tags), "value": list(scan.technical_tags.values())})
 if axis is not None and scan.slice_count(axis) > 1 and st.toggle(f"Classify every {axis} slice"):
     with st.spinner(f"Classifying {scan.slice_count(axis)} slices…"):
-        per_slice = every_slice(data, name, axis)
+        per_slice = every_slice(upload.key, axis, scan)
     st.plotly_chart(slice_probabilities(names, per_slice, index, axis), width="stretch")
     st.caption("Each line is one class's probability on each slice; the dotted line marks the slice shown above. "
                "Slices near the top or bottom of the head are unlike the training images, so expect noise there.")

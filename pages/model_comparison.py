@@ -1,7 +1,7 @@
 """Model comparison: several backbones trained and tested the same way, and all bundled models live."""
 import streamlit as st
 
-from model import ImageLoadError, bundled_checkpoints, load_scan
+from model import ImageLoadError, bundled_checkpoints
 from model.comparison.results import BUNDLE_LIMIT_BYTES, ComparisonFileError, load_comparison
 from model.figures import percent
 from model.names import ARCH_NAMES
@@ -11,7 +11,7 @@ from model.views.charts import probability_bars
 from model.views.comparison_charts import (accuracy_vs_latency, confusion_matrices, diagnose_model_note, headline_bars,
                                            protocol_warnings, recall_heatmap, roc_curves, summary_rows, training_curves)
 from model.views.diagnosis import refusal_reason
-from pages import follow_app_navigation, sample_or_upload, shared_classifier
+from pages import decoded_scan, follow_app_navigation, sample_or_upload, shared_classifier
 
 follow_app_navigation()
 
@@ -19,7 +19,7 @@ classifier = shared_classifier
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def explain(checkpoint: str, data: bytes, name: str, _image):
+def explain(checkpoint: str, key: str, _image):
     """Cached per model and file; ``_image`` (already decoded) is not hashed."""
     return classifier(checkpoint).explain(_image)
 
@@ -94,15 +94,15 @@ checkpoints = bundled_checkpoints()
 st.markdown("Every model bundled with the app looks at the same image. Networks whose weights file is over "
             f"{BUNDLE_LIMIT_BYTES / 2**20:.0f} MB (VGG16, for one) are never bundled: too big to ship with the app."
             + ("" if len(checkpoints) > 1 else " Only one model is bundled so far."))
-name, data = sample_or_upload(
+upload = sample_or_upload(
     "Image for the comparison", "Brain MRI: an image, a DICOM file or a NIfTI volume (its middle slice is used)",
     "Choose an image file to compare the models on. Nothing you upload is stored.")
 
 try:
-    scan = load_scan(data, name)
+    scan = decoded_scan(upload)
     image = scan.slice()
     with st.spinner("Running every model…"):
-        explanations = [explain(str(path), data, name, image) for path in checkpoints]
+        explanations = [explain(str(path), upload.key, image) for path in checkpoints]
 except ImageLoadError as err:
     st.error(f"**That file could not be used.** {err}", icon=":material/block:")
     st.stop()

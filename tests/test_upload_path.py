@@ -4,7 +4,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from .test_app import TIMEOUT, diagnose
+from .test_app import TIMEOUT, VERDICTS, diagnose
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -28,6 +28,19 @@ def counting(monkeypatch, target: str):
 
     monkeypatch.setattr(owner, attr, wrapper)
     return calls
+
+
+def test_an_upload_is_decoded_once_whatever_the_reruns(monkeypatch, sample_nifti_path):
+    decodes = counting(monkeypatch, "model.uploads.load.read_bytes")
+    at = diagnose()
+    at.radio[0].set_value("Upload your own").run()
+    at.file_uploader[0].upload(sample_nifti_path.name, sample_nifti_path.read_bytes(), "application/gzip").run()
+    slider = next(s for s in at.slider if s.label == "Axial slice")
+    slider.set_value(slider.value + 1).run()
+    next(s for s in at.slider if s.label == "Heat-map opacity").set_value(0.8).run()
+    at.toggle[-1].set_value(True).run()  # classify every axial slice
+    assert not at.exception and at.subheader[0].value.startswith(VERDICTS)
+    assert [args[1] for args in decodes].count(sample_nifti_path.name) == 1
 
 
 def test_one_network_per_checkpoint_serves_every_page(monkeypatch):
