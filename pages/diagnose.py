@@ -2,12 +2,12 @@
 import streamlit as st
 
 from model import ImageLoadError
-from model.classifier.gradcam import HEAT_MAP_METHODS, cam_library_loaded
 from model.classifier.explanation import UNSURE_BELOW
+from model.classifier.gradcam import HEAT_MAP_METHODS, cam_library_loaded
 from model.figures import percent
 from model.views.catalog import model_report
 from model.views.charts import probability_bars, slice_probabilities
-from model.views.diagnosis import refusal_reason
+from model.views.diagnosis import NO_TUMOUR_MAP_NOTE, verdict
 from pages import decoded_scan, follow_app_navigation, sample_or_upload, shared_classifier
 
 follow_app_navigation()
@@ -17,11 +17,19 @@ report = st.cache_resource(model_report)()
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def explain_upload(key: str, axis: str | None, index: int | None, _image, heatmap: bool = True,
-                   method: str = HEAT_MAP_METHODS[0].name):
-    """Cached per file, slice and heat map (``_image``, already decoded, is not hashed), so moving
-    the opacity slider does not re-run the network."""
-    return classifier.explain(_image, heatmap=heatmap, method=method)
+def quick_answer(key: str, axis: str | None, index: int | None, _image):
+    """The answer without a heat map: what a cold server shows while pytorch-grad-cam loads (~1.5 s)."""
+    return classifier.explain(_image, heatmap=False)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def explain_upload(key: str, axis: str | None, index: int | None, method: str, _image, _answer=None):
+    """The answer and its heat map, cached per file, slice and map, so that moving the opacity slider
+    does not re-run the network. Given the quick ``_answer``, only the map is drawn (and cached
+    under the same key a warm server uses)."""
+    if _answer is None:
+        return classifier.explain(_image, method=method)
+    return _answer.with_heat_map(*classifier.heat_map(_image, _answer.class_index, method))
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -61,31 +69,29 @@ try:
     method = st.session_state.get("heat_map_method", HEAT_MAP_METHODS[0].name)
     with st.spinner("Looking at the scan…"):
         # On a cold server the Grad-CAM library is not loaded yet (~1.5 s): answer first, map below.
-        explanation = explain_upload(upload.key, axis, index, image, heatmap=cam_library_loaded(), method=method)
+        explanation = (explain_upload(upload.key, axis, index, method, image) if cam_library_loaded()
+                       else quick_answer(upload.key, axis, index, image))
 except ImageLoadError as err:
     st.error(f"**That file could not be used.** {err}", icon=":material/block:")
     st.stop()
 
-problem = refusal_reason(scan, explanation)
-if problem:
-    st.error(f"**This does not look like a brain MRI:** {problem}. The model only knows "
+said = verdict(scan, explanation, classifier.classes)
+if said.problem:
+    st.error(f"**This does not look like a brain MRI:** {said.problem}. The model only knows "
              "brain MRI slices, so it will not name a tumour for this picture.", icon=":material/help:")
     if not st.toggle("Show what the network would say anyway (for teaching)"):
-        st.image(image.convert("RGB"), caption=upload.name, width=320)
+        st.image(explanation.preview_image(), caption=upload.name, width=320)
         st.stop()
 
 names = classifier.display_names
-top = explanation.class_index
 if explanation.unsure:
-    runner_up = int(explanation.probabilities.argsort()[-2])
     st.subheader("The model is unsure")
-    st.markdown(f"No class reaches {UNSURE_BELOW:.0%}: **{names[top]}** ({percent(explanation.probabilities[top], 1)}) "
-                f"and **{names[runner_up]}** ({percent(explanation.probabilities[runner_up], 1)}) are the closest. "
+    st.markdown(f"No class reaches {UNSURE_BELOW:.0%}: **{said.top}** ({percent(said.top_probability, 1)}) "
+                f"and **{said.runner_up}** ({percent(said.runner_up_probability, 1)}) are the closest. "
                 "Treat this image as unclassified.")
 else:
-    st.subheader(f"Prediction: {names[top]}")
-    st.markdown(f"The network gives **{names[top]}** a probability of "
-                f"**{percent(explanation.probabilities[top], 1)}**.")
+    st.subheader(f"Prediction: {said.top}")
+    st.markdown(f"The network gives **{said.top}** a probability of **{percent(said.top_probability, 1)}**.")
 
 left, right = st.columns(2)
 with left:
@@ -97,13 +103,14 @@ with left:
     opacity = st.slider("Heat-map opacity", 0.0, 1.0, 0.45, 0.05)
 with right:
     original, overlay = st.columns(2)
-    original.image(image.convert("RGB"), caption="Uploaded image", width="stretch")
-    if explanation.heatmap is None:
+    # the grey picture the network sees, at display size (a 16-bit upload keeps its contrast)
+    original.image(explanation.preview_image(), caption="Uploaded image", width="stretch")
+    if explanation.crop_map is None:
         with overlay, st.spinner("Drawing the heat map…"):
-            explanation = explain_upload(upload.key, axis, index, image, method=method)
-    overlay.image(explanation.overlay(image, opacity), caption=f"{method} for “{names[top]}”", width="stretch")
-    if classifier.classes[top] == "notumor":
-        overlay.caption("With no lesion to point at, a no-tumour map carries least (see the Model card).")
+            explanation = explain_upload(upload.key, axis, index, method, image, explanation)
+    overlay.image(explanation.overlay(opacity=opacity), caption=f"{method} for “{said.top}”", width="stretch")
+    if said.no_tumour:
+        overlay.caption(NO_TUMOUR_MAP_NOTE)
 
 if scan.technical_tags:
     with st.expander("Technical details of the file (patient information is never read out)"):

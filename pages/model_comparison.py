@@ -2,6 +2,7 @@
 import streamlit as st
 
 from model import ImageLoadError, bundled_checkpoints
+from model.classifier.preprocess import GreySlice
 from model.comparison.results import BUNDLE_LIMIT_BYTES, ComparisonFileError, load_comparison
 from model.figures import percent
 from model.names import ARCH_NAMES
@@ -10,18 +11,17 @@ from model.views.catalog import model_report
 from model.views.charts import probability_bars
 from model.views.comparison_charts import (accuracy_vs_latency, confusion_matrices, diagnose_model_note, headline_bars,
                                            protocol_warnings, recall_heatmap, roc_curves, summary_rows, training_curves)
-from model.views.diagnosis import refusal_reason
+from model.views.diagnosis import verdict
 from pages import decoded_scan, follow_app_navigation, sample_or_upload, shared_classifier
 
 follow_app_navigation()
 
-classifier = shared_classifier
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def explain(checkpoint: str, key: str, _image):
-    """Cached per model and file; ``_image`` (already decoded) is not hashed."""
-    return classifier(checkpoint).explain(_image)
+def explain(checkpoint: str, key: str, _image, _prepared):
+    """Cached per model and file; the image and its grey pixels (shared by every model) are not hashed."""
+    return shared_classifier(checkpoint).explain(_image, prepared=_prepared)
 
 
 st.title("Model comparison")
@@ -102,24 +102,25 @@ try:
     scan = decoded_scan(upload)
     image = scan.slice()
     with st.spinner("Running every model…"):
-        explanations = [explain(str(path), upload.key, image) for path in checkpoints]
+        prepared = GreySlice.of(image)  # one grey conversion and head mask for every model
+        explanations = [explain(str(path), upload.key, image, prepared) for path in checkpoints]
 except ImageLoadError as err:
     st.error(f"**That file could not be used.** {err}", icon=":material/block:")
     st.stop()
 
 for column, path, explanation in zip(st.columns(len(checkpoints)), checkpoints, explanations):
-    clf = classifier(str(path))
-    names, top = clf.display_names, explanation.class_index
+    clf = shared_classifier(path)
+    said = verdict(scan, explanation, clf.classes)
     with column:
         st.markdown(f"#### {ARCH_NAMES.get(clf.arch, clf.arch)}")
-        problem = refusal_reason(scan, explanation)
-        if problem:
-            st.warning(f"Does not look like a brain MRI: {problem}. What it would say anyway:")
-        elif explanation.unsure:
-            st.markdown(f"**Unsure** (top: {names[top]}, {percent(explanation.probabilities[top], 1)})")
+        if said.problem:
+            st.warning(f"Does not look like a brain MRI: {said.problem}. What it would say anyway:")
+        elif said.kind == "unsure":
+            st.markdown(f"**Unsure** (top: {said.top}, {percent(said.top_probability, 1)})")
         else:
-            st.markdown(f"**{names[top]}** ({percent(explanation.probabilities[top], 1)})")
-        st.plotly_chart(probability_bars(names, explanation.probabilities), width="stretch", key=f"bars-{path.stem}")
-        st.image(explanation.overlay(image, 0.45), caption=f"Grad-CAM for “{names[top]}”", width="stretch")
+            st.markdown(f"**{said.top}** ({percent(said.top_probability, 1)})")
+        st.plotly_chart(probability_bars(clf.display_names, explanation.probabilities), width="stretch",
+                        key=f"bars-{path.stem}")
+        st.image(explanation.overlay(opacity=0.45), caption=f"Grad-CAM for “{said.top}”", width="stretch")
 st.caption("Grad-CAM marks the regions that pushed each network towards its answer. Two models can agree on the "
            "class while looking at different places.")

@@ -43,6 +43,21 @@ def test_an_upload_is_decoded_once_whatever_the_reruns(monkeypatch, sample_nifti
     assert [args[1] for args in decodes].count(sample_nifti_path.name) == 1
 
 
+def test_a_cold_server_answers_once_then_draws_only_the_map(monkeypatch, samples):
+    """pytorch-grad-cam not loaded: the answer and its input check come from the first pass, and the
+    second pass adds the heat map without classifying again."""
+    monkeypatch.setattr("model.classifier.gradcam.cam_library_loaded", lambda: False)
+    st.cache_data.clear()
+    checks = counting(monkeypatch, "model.classifier.inference.Classifier._problem")
+    at = diagnose()
+    at.radio[0].set_value("Upload your own").run()
+    checks.clear()
+    at.file_uploader[0].upload(samples[3].path.name, samples[3].path.read_bytes(), "image/jpeg").run()
+    assert not at.exception and at.subheader[0].value.startswith(VERDICTS)
+    assert any(img.caption.startswith("Grad-CAM for") for image in at.image for img in image.proto.imgs)
+    assert len(checks) == 1
+
+
 def test_one_network_per_checkpoint_serves_every_page(monkeypatch):
     """Diagnose names no checkpoint, the comparison page names each file: one ResNet50 all the same."""
     st.cache_resource.clear()
