@@ -1,4 +1,6 @@
 """The upload path does each thing once: decode, answer, load a network (pages under AppTest)."""
+import subprocess
+import sys
 from pathlib import Path
 
 import streamlit as st
@@ -69,3 +71,14 @@ def test_one_network_per_checkpoint_serves_every_page(monkeypatch):
     loaded = [Path(args[0]).resolve() for args in loads]
     assert len(loaded) == len(set(loaded)), loaded
     assert (REPO / "model/weights/resnet50.safetensors").resolve() in loaded
+
+
+def test_the_data_and_evaluation_page_needs_no_scientific_stack():
+    """The page reads committed reports: it must not pull in scikit-learn, SciPy or imagehash."""
+    code = ("import sys\nfrom streamlit.testing.v1 import AppTest\n"
+            "at = AppTest.from_file('pages/data_evaluation.py', default_timeout=120).run()\n"
+            "assert not at.exception, at.exception\n"
+            "print(sorted(m for m in ('sklearn', 'scipy', 'imagehash') if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
