@@ -1,0 +1,36 @@
+"""model.views.diagnosis: the verdict both Diagnose and Model comparison give."""
+import numpy as np
+import pytest
+
+from model.classifier.explanation import Explanation
+from model.uploads.scan import Scan
+from model.views.diagnosis import refusal_reason, verdict
+
+from .conftest import CLASSES, synthetic_mri
+
+PICTURE = Scan.of_image(synthetic_mri(0, seed=1))
+
+
+class TaggedScan(Scan):
+    def __init__(self, modality: str):
+        super().__init__("dicom", {}, {"Modality": modality}, single=PICTURE._single)
+
+
+@pytest.mark.parametrize("probs, problem, kind, top, runner_up", [
+    ([0.80, 0.10, 0.05, 0.05], None, "named", "Glioma", "Meningioma"),
+    ([0.40, 0.05, 0.35, 0.20], None, "unsure", "Glioma", "No tumour"),
+    ([0.10, 0.03, 0.85, 0.02], "it is blank", "refused", "No tumour", "Glioma"),
+])
+def test_the_verdict_names_the_answer_the_runner_up_and_the_kind(probs, problem, kind, top, runner_up):
+    explanation = Explanation(np.array(probs), int(np.argmax(probs)), None, problem)
+    said = verdict(PICTURE, explanation, CLASSES)
+    assert (said.kind, said.top, said.runner_up, said.problem) == (kind, top, runner_up, problem)
+    assert said.top_probability == pytest.approx(max(probs))
+    assert said.no_tumour == (top == "No tumour")
+
+
+def test_the_files_own_word_comes_before_the_picture_checks():
+    explanation = Explanation(np.array([0.9, 0.05, 0.03, 0.02]), 0, None, "it is blank")
+    assert "CT" in refusal_reason(TaggedScan("CT"), explanation)
+    assert refusal_reason(TaggedScan("MR"), explanation) == "it is blank"
+    assert verdict(TaggedScan("CT"), Explanation(np.array([0.9, 0.1]), 0, None), ["glioma", "notumor"]).kind == "refused"
