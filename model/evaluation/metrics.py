@@ -106,6 +106,27 @@ def mean_with_ci(values: Sequence[float], confidence: float = 0.95, n_resamples:
             "n": int(values.size)}
 
 
+def cluster_bootstrap_ci(groups: Sequence, statistic, confidence: float = 0.95, n_resamples: int = 1000,
+                         seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval that resamples whole groups (cases), not single images.
+
+    Slices of one case are not independent: resampling them one by one would give intervals that
+    are too narrow. Here scipy.stats.bootstrap draws case groups with replacement and
+    ``statistic(indices)`` is computed on the rows of every drawn group.
+
+    Args:
+        groups: one group id per row.
+        statistic: ``indices (array of row numbers, repeats allowed) → float``.
+    """
+    _, inverse = np.unique(np.asarray(groups), return_inverse=True)
+    members = [np.flatnonzero(inverse == g) for g in range(inverse.max() + 1)]
+
+    def over_groups(drawn: np.ndarray) -> float:
+        return statistic(np.concatenate([members[int(g)] for g in drawn]))
+
+    return _percentile_interval((np.arange(len(members)),), over_groups, confidence, n_resamples, seed)
+
+
 def _percentile_interval(samples: tuple[np.ndarray, ...], statistic, confidence: float, n_resamples: int,
                          seed: int) -> tuple[float, float]:
     """scipy's percentile bootstrap over images (paired when there are several arrays)."""
