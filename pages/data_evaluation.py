@@ -7,6 +7,7 @@ from model.names import DISPLAY_NAMES
 from model.paths import DUPLICATES_DIR
 from model.views.catalog import bundled_samples, ct_like_findings, model_report, named_mistakes
 from model.views.charts import class_balance, full_versus_clean, reliability_diagram
+from model.views.external import by_sequence_chart, by_tumour_type_chart, external_reading
 from model.views.robustness import load_stress_report, robustness_heatmap, robustness_summary
 from pages import follow_app_navigation
 
@@ -122,6 +123,26 @@ if ood:
         + (f" A DICOM file whose Modality tag names another kind of imaging (CT, ultrasound, X-ray…) is "
            f"refused on that alone: {ood['ood_rejected_by_pixels']} of the {ood['ood_images']} were caught "
            "by the picture checks, the rest only by their tag." if "ood_rejected_by_pixels" in ood else ""))
+
+external = report.external
+if external:
+    st.subheader("On scans from elsewhere")
+    st.markdown(
+        "Every figure above comes from the Kaggle folders the model was trained beside. Here it meets MRI "
+        "slices from other sources: the validation part of a public collection gathered from many "
+        "hospitals and teaching sites (feltrin-44-dev, split by case; no model trains on this part). "
+        "Intervals resample whole cases, since slices of one case are not independent.")
+    st.markdown("\n".join(f"- {line}" for line in external_reading(external)))
+    st.plotly_chart(by_sequence_chart(external), width="stretch")
+    st.markdown("By sequence. The Kaggle tumour slices are almost all contrast-enhanced T1 from one "
+                "collection, so a model that learned the kind of scan rather than the lesion finds few "
+                "tumours on T1 and T2 slices.")
+    st.plotly_chart(by_tumour_type_chart(external), width="stretch")
+    st.markdown("By tumour type: the share of slices called a tumour of any kind. Types the model was never "
+                "taught (all but glioma and meningioma here) should still be called a tumour, not normal.")
+    st.caption(f"Made by `python -m model external` on {external['n_images']} slices in "
+               f"{external['n_case_groups']} case groups; a few very large case groups carry much of the "
+               "weight, so the intervals are wide.")
 
 stress = st.cache_resource(load_stress_report)()
 if stress:

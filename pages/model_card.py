@@ -5,6 +5,7 @@ from model.figures import cut, fixed, percent, percent_range
 from model.names import DISPLAY_NAMES
 from model.views.catalog import heat_map_rows, model_report
 from model.views.charts import confusion_matrix_heatmap, training_curves
+from model.views.external import side_by_side_rows
 from pages import follow_app_navigation
 
 follow_app_navigation()
@@ -27,6 +28,13 @@ if metrics:
                f"macro F1 {fixed(metrics['macro_f1_ci95'][0])}–{fixed(metrics['macro_f1_ci95'][1])}.")
     st.markdown("Part of that split duplicates Training images: the **Data & evaluation** page shows the "
                 "leak and the figures on the clean subset.")
+    if report.external:
+        st.subheader("Kaggle Testing against scans from elsewhere")
+        st.dataframe(side_by_side_rows(metrics, report.external), hide_index=True, width="stretch")
+        st.markdown("The same network on MRI slices gathered from other hospitals and teaching sources (T1, "
+                    "contrast-enhanced T1 and T2; the external validation part, which no model trains on). "
+                    "Intervals resample whole cases. The gap is the honest measure of how far the Kaggle "
+                    "figures carry: see **Data & evaluation**, *On scans from elsewhere*.")
     st.subheader("Per class")
     st.dataframe(
         [{"class": name, **{k: float(cut(v, 4)) if isinstance(v, float) else v for k, v in row.items()}}

@@ -215,3 +215,15 @@ def test_nifti_upload_has_slice_controls_and_a_per_slice_chart(sample_nifti_path
     at.toggle[-1].set_value(True).run()  # classify every axial slice
     assert not at.exception
     assert len(at.get("plotly_chart")) == 2
+
+
+def test_the_pages_put_kaggle_figures_beside_scans_from_elsewhere():
+    card = AppTest.from_file("../pages/model_card.py", default_timeout=TIMEOUT).run()
+    assert not card.exception
+    assert "Kaggle Testing against scans from elsewhere" in [s.value for s in card.subheader]
+    data = AppTest.from_file("../pages/data_evaluation.py", default_timeout=TIMEOUT).run()
+    assert not data.exception
+    assert "On scans from elsewhere" in [s.value for s in data.subheader]
+    external = json.loads((REPO / "model/weights/resnet50.external.json").read_text())
+    reading = next(m.value for m in data.markdown if "the model finds" in m.value)
+    assert f"these {external['n_images']} slices" in reading

@@ -114,7 +114,7 @@ def test_a_command_runs_through_the_entry_point(tmp_path):
 def test_light_rooms_load_without_the_scientific_stack():
     """The Data & evaluation and Model card pages read reports: no scikit-learn, SciPy or imagehash."""
     code = ("import sys; import model.views.catalog, model.views.charts, model.views.robustness, "
-            "model.views.comparison_charts, model.views.diagnosis, model.comparison.results, model.classifier.explanation, "
+            "model.views.comparison_charts, model.views.diagnosis, model.views.external, model.comparison.results, model.classifier.explanation, "
             "model.names, model.paths; "
             "print(sorted(m for m in ('sklearn', 'scipy', 'imagehash', 'pytorch_grad_cam') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PACKAGE.parent)

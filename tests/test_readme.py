@@ -44,7 +44,7 @@ def test_each_headline_figure_is_its_result_file_value(row):
     figure, _, interval = shown.partition(" (")
     assert figure == written(value, figure)
     if interval:
-        low, high = holder[f"{key}_ci95"]
+        low, high = holder[f"{key}_ci95"] if f"{key}_ci95" in holder else holder["ci95"]  # external: {value, ci95}
         expected = percent_range(low, high) if figure.endswith("%") else f"{fixed(low)}–{fixed(high)}"
         assert interval.rstrip(")") == expected
 

@@ -23,7 +23,8 @@ class ModelReport:
     (evaluation), ``name.history.json`` (per-epoch curves), ``name.config.json``,
     ``name.ood.json`` (the latest "not a brain MRI" measurement, which may be newer than the
     copy in the checkpoint: re-measuring after a change to the pixel checks need not rewrite
-    the weights) and ``name.explain.json`` (``model.evaluation.explain_check``: can the heat map be trusted).
+    the weights) and ``name.explain.json`` (``model.evaluation.explain_check``: can the heat map be trusted) and
+    ``name.external.json`` (``model.evaluation.external``: scans from other sources).
     """
 
     checkpoint: Path
@@ -33,6 +34,7 @@ class ModelReport:
     audit: dict[str, Any] | None = None
     ood_report: dict[str, Any] | None = None
     explanation: dict[str, Any] | None = None
+    external: dict[str, Any] | None = None
 
     @property
     def arch(self) -> str:
@@ -76,6 +78,7 @@ def model_report(checkpoint: str | Path = DEFAULT_CHECKPOINT) -> ModelReport:
         audit=audit_headline(checkpoint.parent / "audit.json"),
         ood_report=_read_json(result_file(checkpoint, "ood")),
         explanation=_read_json(result_file(checkpoint, "explain")),
+        external=_read_json(result_file(checkpoint, "external")),
     )
 
 

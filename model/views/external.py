@@ -1,0 +1,97 @@
+"""The pages' view of ``<checkpoint>.external.json`` (``python -m model external``): how the model does
+on scans from other sources, by sequence and by tumour type, in charts and plain words."""
+from __future__ import annotations
+
+from typing import Any
+
+import plotly.graph_objects as go
+
+from ..figures import percent, percent_range
+from .charts import FONT
+
+__all__ = ["SEQUENCE_NAMES", "by_sequence_chart", "by_tumour_type_chart", "external_reading", "figure_text"]
+
+SEQUENCE_NAMES = {"T1": "T1", "T1C+": "contrast-enhanced T1", "T2": "T2"}
+#: The three figures charted per sequence, in the words the page uses.
+MEASURES = {"accuracy": "3-class accuracy", "sensitivity": "tumours found", "specificity": "normal scans called normal"}
+
+
+def figure_text(figure: dict[str, Any]) -> str:
+    """``"26.39% (19.38–47.37%)"``; without an interval when the figure rests on one case group."""
+    if figure is None or figure.get("value") is None:
+        return "not measured"
+    if not figure.get("ci95"):
+        return f"{percent(figure['value'])} (one case)"
+    return f"{percent(figure['value'])} ({percent_range(*figure['ci95'])})"
+
+
+def _bar(name: str, labels: list[str], figures: list[dict | None], **style) -> go.Bar:
+    values = [f["value"] * 100 if f and f.get("value") is not None else None for f in figures]
+    upper = [(f["ci95"][1] - f["value"]) * 100 if f and f.get("ci95") else 0 for f in figures]
+    lower = [(f["value"] - f["ci95"][0]) * 100 if f and f.get("ci95") else 0 for f in figures]
+    return go.Bar(name=name, x=labels, y=values, error_y=dict(type="data", array=upper, arrayminus=lower),
+                  hovertext=[figure_text(f) for f in figures], hovertemplate="%{x}: %{hovertext}<extra></extra>",
+                  **style)
+
+
+def by_sequence_chart(external: dict[str, Any]) -> go.Figure:
+    """Per sequence: 3-class accuracy, tumours found and normal scans called normal, with intervals."""
+    sequences = list(external["by_sequence"])
+    labels = [SEQUENCE_NAMES.get(s, s) for s in sequences]
+    fig = go.Figure([_bar(words, labels, [external["by_sequence"][s][key] for s in sequences])
+                     for key, words in MEASURES.items()])
+    fig.update_layout(barmode="group", yaxis=dict(title="%", range=[0, 100]), height=380, font=FONT,
+                      margin=dict(l=10, r=10, t=10, b=40), legend=dict(orientation="h", y=1.12))
+    return fig
+
+
+def by_tumour_type_chart(external: dict[str, Any]) -> go.Figure:
+    """Per tumour type: the share of its slices called a tumour of any kind (normal scans: called normal)."""
+    types = sorted((t for t in external["by_tumour_type"] if t != "none"),
+                   key=lambda t: external["by_tumour_type"][t]["called_tumour"]["value"])
+    figures = [external["by_tumour_type"][t]["called_tumour"] for t in types]
+    fig = go.Figure(_bar("called a tumour", types, figures, marker_color="#d1495b"))
+    fig.update_layout(yaxis=dict(title="% called a tumour", range=[0, 100]), height=380, font=FONT,
+                      margin=dict(l=10, r=10, t=10, b=80))
+    return fig
+
+
+def external_reading(external: dict[str, Any]) -> list[str]:
+    """Plain-language lines: the headline, the weakest sequence, other tumour types, absent classes."""
+    lines = [f"Of the tumours on these {external['n_images']} slices ({external['n_case_groups']} case groups), "
+             f"the model finds {figure_text(external['sensitivity'])}; it calls "
+             f"{figure_text(external['specificity'])} of the normal scans normal, and names the right class "
+             f"for {figure_text(external['accuracy'])} of the slices whose class it knows."]
+    found = {s: b["sensitivity"]["value"] for s, b in external["by_sequence"].items()
+             if b["sensitivity"]["value"] is not None}
+    if found:
+        weakest = min(found, key=found.get)
+        lines.append(f"It is weakest on {SEQUENCE_NAMES.get(weakest, weakest)} slices, where it finds "
+                     f"{figure_text(external['by_sequence'][weakest]['sensitivity'])} of the tumours.")
+    other = external["other_tumour_called_no_tumour"]
+    if other["value"] is not None:
+        lines.append(f"Tumours of kinds it was never taught (schwannoma, metastases and others) are called "
+                     f"\"no tumour\" {figure_text(other)} of the time.")
+    if external["classes_absent"]:
+        lines.append(f"The set has no {', '.join(external['classes_absent'])} images; "
+                     f"{figure_text(external['absent_class_answers'])} of the answers named one anyway.")
+    return lines
+
+
+def side_by_side_rows(metrics: dict[str, Any], external: dict[str, Any]) -> list[dict[str, str]]:
+    """The Model card's headline: Kaggle Testing beside scans from elsewhere, one row per figure."""
+    binary = metrics.get("tumour_vs_no_tumour") or {}
+    kaggle = {"accuracy": {"value": metrics["accuracy"], "ci95": metrics.get("accuracy_ci95")},
+              "sensitivity": {"value": binary.get("sensitivity"), "ci95": None},
+              "specificity": {"value": binary.get("specificity"), "ci95": None}}
+    words = {"accuracy": "right class", "sensitivity": "tumours found", "specificity": "normal scans called normal"}
+    return [{"figure": words[key], f"Kaggle Testing ({metrics['n_images']:,} images)": _plain(kaggle[key]),
+             f"other sources ({external['n_images']:,} slices, {external['n_case_groups']} cases)":
+                 figure_text(external[key])}
+            for key in words]
+
+
+def _plain(figure: dict) -> str:
+    if figure["value"] is None:
+        return "not measured"
+    return figure_text(figure) if figure.get("ci95") else percent(figure["value"])

@@ -1,0 +1,50 @@
+"""model.views.external: the pages' view of the external evaluation, on the committed result file."""
+import json
+from pathlib import Path
+
+import pytest
+
+from model.figures import percent
+from model.views.external import (by_sequence_chart, by_tumour_type_chart, external_reading, figure_text,
+                                  side_by_side_rows)
+
+REPO = Path(__file__).resolve().parent.parent
+EXTERNAL = json.loads((REPO / "model/weights/resnet50.external.json").read_text())
+METRICS = json.loads((REPO / "model/weights/resnet50.metrics.json").read_text())
+
+
+def test_a_figure_reads_with_its_interval_or_says_it_rests_on_one_case():
+    assert figure_text({"value": 0.2639, "ci95": [0.1938, 0.4737]}) == "26.39% (19.38–47.37%)"
+    assert figure_text({"value": 0.5, "ci95": None, "n": 3}) == "50.00% (one case)"
+    assert figure_text({"value": None, "ci95": None, "n": 0}) == "not measured"
+
+
+def test_the_reading_quotes_the_result_files_figures():
+    lines = external_reading(EXTERNAL)
+    assert figure_text(EXTERNAL["sensitivity"]) in lines[0] and str(EXTERNAL["n_images"]) in lines[0]
+    weakest = min(EXTERNAL["by_sequence"], key=lambda s: EXTERNAL["by_sequence"][s]["sensitivity"]["value"])
+    assert figure_text(EXTERNAL["by_sequence"][weakest]["sensitivity"]) in lines[1]
+    assert any("pituitary" in line for line in lines)
+
+
+def test_the_charts_have_a_bar_per_sequence_and_per_tumour_type():
+    sequences = by_sequence_chart(EXTERNAL)
+    assert len(sequences.data) == 3 and len(sequences.data[0].x) == len(EXTERNAL["by_sequence"])
+    types = by_tumour_type_chart(EXTERNAL).data[0]
+    assert "none" not in types.x and len(types.x) == len(EXTERNAL["by_tumour_type"]) - 1
+    assert list(types.y) == sorted(types.y)  # weakest first
+
+
+def test_the_model_card_rows_put_kaggle_beside_other_sources():
+    rows = side_by_side_rows(METRICS, EXTERNAL)
+    assert [r["figure"] for r in rows] == ["right class", "tumours found", "normal scans called normal"]
+    kaggle, external = (k for k in rows[0] if k != "figure")
+    assert rows[0][kaggle].startswith(percent(METRICS["accuracy"])) and "Kaggle" in kaggle
+    assert rows[1][external] == figure_text(EXTERNAL["sensitivity"])
+
+
+@pytest.mark.parametrize("name", ["resnet50", "mobilenet_v2", "efficientnet_b0"])
+def test_every_bundled_model_has_its_external_result_file(name):
+    report = json.loads((REPO / f"model/weights/{name}.external.json").read_text())
+    assert report["split"] == "validation" and report["classes_absent"] == ["pituitary"]
+    assert set(report["by_sequence"]) == {"T1", "T1C+", "T2"}
