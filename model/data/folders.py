@@ -50,7 +50,7 @@ class ImageFolderIndex:
         )
 
 
-def _md5(path: Path) -> str:
+def file_md5(path: Path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
 
 
@@ -73,7 +73,7 @@ def index_folder(root: str | Path, classes: list[str] | None = None) -> ImageFol
     if not paths:
         raise FileNotFoundError(f"no images under {root}/<class>/")
     with ThreadPoolExecutor(max_workers=4) as pool:
-        digests = list(pool.map(_md5, paths))
+        digests = list(pool.map(file_md5, paths))
     return ImageFolderIndex(root, list(classes), paths, np.asarray(labels, dtype=np.int64), digests)
 
 

@@ -41,6 +41,11 @@ class TrainConfig:
     # model.data.ct_slices's JSON report: the Training images it lists (CT slices) leave the training side;
     # the validation split is left as it is, so candidates stay comparable.
     exclude: str | None = None
+    # A second source (model.training.sources): a manifest-described set, the committed list of it to
+    # train on, and the share of each epoch's draws that come from it (classes balanced within each source).
+    external: str | None = None
+    external_split: str = "training"
+    external_share: float = 0.3
     # Knowledge distillation (model.training.distill): teacher checkpoints, the soft term's share and temperature.
     teachers: list[str] = field(default_factory=list)
     distill_weight: float = 0.5

@@ -14,7 +14,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +33,7 @@ from .augment import AugmentConfig, augment_batch, augment_settings
 from .config import TrainConfig, add_config_flags
 from .distill import Teacher
 from .resume import resume
+from .sources import combined_fingerprint, load_external_part, sampling_weights
 
 
 @dataclass
@@ -43,6 +44,8 @@ class TrainData:
     train_y: torch.Tensor
     val_x: torch.Tensor
     val_y: torch.Tensor
+    train_source: torch.Tensor | None = None  # 0: the Kaggle folder, 1: the external set (None: one source)
+    sources: list[dict] = field(default_factory=list)  # each source's name, fingerprint and counts
 
 
 def resolve_device(name: str) -> torch.device:
@@ -61,8 +64,29 @@ def load_data(cfg: TrainConfig, spec: PreprocessSpec) -> TrainData:
     labels = torch.from_numpy(index.labels)
     # The fingerprint names the images actually used, so a run without the excluded ones differs.
     used = index.subset(np.sort(np.concatenate([train_idx, val_idx])))
-    return TrainData(index.classes, used.fingerprint(), images[train_idx], labels[train_idx],
-                     images[val_idx], labels[val_idx])
+    data = TrainData(index.classes, used.fingerprint(), images[train_idx], labels[train_idx],
+                     images[val_idx], labels[val_idx],
+                     sources=[{"name": Path(cfg.data).name, "fingerprint": used.fingerprint(),
+                               "training_images": len(train_idx), "validation_images": len(val_idx)}])
+    return add_external(data, cfg, spec) if cfg.external else data
+
+
+def add_external(data: TrainData, cfg: TrainConfig, spec: PreprocessSpec) -> TrainData:
+    """Append the external set's training list to the training side (validation stays Kaggle's)."""
+    part = load_external_part(cfg.external, cfg.external_split, data.classes, spec, cfg.cache_dir)
+    source = torch.cat([torch.zeros(len(data.train_x), dtype=torch.int64), torch.ones(len(part.x), dtype=torch.int64)])
+    return TrainData(data.classes, combined_fingerprint(data.fingerprint, part.record["fingerprint"]),
+                     torch.cat([data.train_x, part.x]), torch.cat([data.train_y, part.y]), data.val_x, data.val_y,
+                     source, data.sources + [part.record])
+
+
+def epoch_order(data: TrainData, cfg: TrainConfig, gen: torch.Generator) -> torch.Tensor:
+    """One epoch's draw: a shuffle of the training side, or with two sources a weighted draw
+    (``external_share`` from the external set, classes balanced within each source)."""
+    if data.train_source is None:
+        return torch.randperm(len(data.train_x), generator=gen)
+    weights = sampling_weights(data.train_source, data.train_y, cfg.external_share)
+    return torch.multinomial(weights, len(data.train_x), replacement=True, generator=gen)
 
 
 def autocast_for(device: torch.device, precision: str = "auto"):
@@ -120,7 +144,7 @@ def train_one_epoch(model, ema, optimizer, scheduler, data: TrainData, spec: Pre
     """One pass over the shuffled training set; returns mean loss and accuracy."""
     model.train()
     aug = AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.augment.items()})
-    order = torch.randperm(len(data.train_x), generator=gen)
+    order = epoch_order(data, cfg, gen)
     steps = len(order) // cfg.batch_size
     loss_sum, correct, seen = 0.0, 0, 0
     bar = tqdm(range(steps), desc=desc, leave=False, mininterval=5.0, disable=None)
@@ -166,7 +190,7 @@ def build(cfg: TrainConfig, num_classes: int, steps_per_epoch: int, device: torc
 def export_best(out: Path, ema, cfg: TrainConfig, spec: PreprocessSpec, data: TrainData, record: dict) -> None:
     metadata = {
         "arch": cfg.arch, "classes": data.classes, "preprocess": spec.to_dict(),
-        "train_config": asdict(cfg), "data_fingerprint": data.fingerprint,
+        "train_config": asdict(cfg), "data_fingerprint": data.fingerprint, "data_sources": data.sources,
         "trained_from_scratch": not cfg.pretrained, "parameters": count_parameters(ema.module),
         "validation": record,
     }
