@@ -18,6 +18,8 @@ def report(**metadata) -> ModelReport:
     ({"train_config": {"init_from": "r"}, "soup_of": ["runs/a", "runs/b"]},
      "trained from scratch in stages, the weights of the last 2 averaged, at 160"),
     ({"trained_from_scratch": False}, "fine-tuned from ImageNet weights at 160"),
+    ({"data_sources": [{"name": "brain-tumor-mri"}, {"name": "feltrin-44-dev"}]},
+     "Training split and the training part of feltrin-44-dev"),
 ])
 def test_provenance_says_how_the_weights_came_to_be(extra, words):
     assert words in report(**extra).provenance

@@ -60,8 +60,10 @@ class ModelReport:
         staged = ", the last stage" if self.metadata.get("train_config", {}).get("init_from") else ""
         if self.metadata.get("soup_of"):
             staged = f" in stages, the weights of the last {len(self.metadata['soup_of'])} averaged,"
+        others = [s["name"] for s in self.metadata.get("data_sources", [])[1:]]
+        extra = "".join(f" and the training part of {name}" for name in others)
         return (f"{ARCH_NAMES.get(self.arch, self.arch)}, {origin}{staged} at {size}×{size} px "
-                "on the Kaggle Brain Tumor MRI Training split")
+                f"on the Kaggle Brain Tumor MRI Training split{extra}")
 
 
 def _read_json(path: Path) -> Any:
