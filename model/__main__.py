@@ -19,6 +19,7 @@ COMMANDS = {
     "guard-fit": ("model.evaluation.guard_fit", "fit and measure the \"not a brain MRI\" guard"),
     "evaluate": ("model.evaluation.evaluate", "evaluate a checkpoint on Testing, full and clean"),
     "external": ("model.evaluation.external", "evaluate a checkpoint on scans from other sources (a manifest)"),
+    "sequence-fit": ("model.evaluation.sequence_fit", "fit and measure the T1 / T1C+ / T2 estimate on the external set"),
     "stress": ("model.evaluation.stress", "re-test under simulated scanner and framing shifts"),
     "explain-check": ("model.evaluation.explain_check", "measure how far the heat maps can be trusted"),
     "release": ("model.evaluation.release", "turn a finished run into a bundled model with its result files"),

@@ -8,6 +8,7 @@ from model.figures import percent
 from model.views.catalog import model_report
 from model.views.charts import probability_bars, slice_probabilities
 from model.views.diagnosis import NO_TUMOUR_MAP_NOTE, verdict
+from model.views.external import sequence_note
 from pages import decoded_scan, follow_app_navigation, sample_or_upload, shared_classifier
 
 follow_app_navigation()
@@ -92,6 +93,12 @@ if explanation.unsure:
 else:
     st.subheader(f"Prediction: {said.top}")
     st.markdown(f"The network gives **{said.top}** a probability of **{percent(said.top_probability, 1)}**.")
+
+note = sequence_note(explanation.sequence, report.external,
+                     classifier.sequence_model.report if classifier.sequence_model else None)
+if note:
+    text, low = note
+    (st.warning if low else st.info)(text, icon=":material/warning:" if low else ":material/info:")
 
 left, right = st.columns(2)
 with left:

@@ -144,8 +144,8 @@ def test_data_evaluation_page_shows_leak_clean_figures_calibration_and_ood():
     assert headers == ["The dataset", "Duplicates: the test split leaks", "CT slices in an MRI dataset",
                        "Full versus clean test figures",
                        "The mistakes, by name", "Can the confidence be trusted?", "Not a brain MRI?",
-                       "Scans from other hospitals (simulated)"]
-    assert len(at.get("plotly_chart")) == 4  # class balance, full vs clean, reliability, robustness
+                       "On scans from elsewhere", "Scans from other hospitals (simulated)"]
+    assert len(at.get("plotly_chart")) == 6  # class balance, full vs clean, reliability, two external, robustness
     # the committed evaluation names each wrong Testing image, one table row each
     metrics = json.loads((REPO / "model/weights/resnet50.metrics.json").read_text())
     mistakes = at.dataframe[1].value

@@ -11,6 +11,7 @@ from .gradcam import overlay_heatmap
 
 if TYPE_CHECKING:  # preprocess imports SciPy; the pages that only read UNSURE_BELOW need none
     from .preprocess import CropBox
+    from .sequence import SequenceEstimate
 
 __all__ = ["DISPLAY_SIDE", "UNSURE_BELOW", "Explanation"]
 
@@ -36,6 +37,7 @@ class Explanation:
         image_size: ``(width, height)`` of the image.
         preview: the grey picture the network saw, uint8, at most :data:`DISPLAY_SIDE` on its
             longest side: what the app shows (a 16-bit upload keeps its contrast).
+        sequence: which MRI sequence the slice looks like, when the checkpoint has a sequence estimate.
     """
 
     probabilities: np.ndarray
@@ -45,6 +47,7 @@ class Explanation:
     box: CropBox | None = None
     image_size: tuple[int, int] | None = None
     preview: np.ndarray | None = None
+    sequence: SequenceEstimate | None = None
 
     @property
     def unsure(self) -> bool:

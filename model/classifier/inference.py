@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from ..names import class_name
-from ..paths import DEFAULT_CHECKPOINT, WEIGHTS_DIR
+from ..paths import DEFAULT_CHECKPOINT, WEIGHTS_DIR, result_file
 from .batch_engine import OnnxBatchEngine, try_batch_engine
 from .checkpoint import CheckpointError, load_checkpoint, split_guard_tensors
 from .factory import create_model, to_channels_last
@@ -18,6 +18,7 @@ from .explanation import DISPLAY_SIDE, Explanation
 from .gradcam import HEAT_MAP_METHODS, heat_map_explainer
 from .guard import FeatureGuard, PenultimateFeatures, input_problem
 from .preprocess import CropBox, GreySlice, PreprocessSpec, uint8_to_float
+from .sequence import SequenceModel
 
 #: Batches of at least this many images go through ONNX Runtime (see ``batch_engine``).
 BATCH_ENGINE_FROM = 8
@@ -39,6 +40,8 @@ class Classifier:
         self.spec = spec
         self.metadata = metadata or {}
         self.temperature = float(self.metadata.get("temperature", 1.0))
+        #: T1 / T1C+ / T2 from the same features (``<checkpoint>.sequence.json``), or None.
+        self.sequence_model: SequenceModel | None = None
         # One classifier serves every app session; hooks and Grad-CAM's frozen
         # parameters must not interleave between threads.
         self._lock = threading.RLock()
@@ -55,8 +58,9 @@ class Classifier:
         with torch.device("meta"):  # no random init to throw away: faster, and ~100 MB lower peak
             model = create_model(meta["arch"], len(meta["classes"]))
         model.load_state_dict(weights, assign=True)
-        return cls(model, meta["arch"], meta["classes"], spec, meta,
-                   FeatureGuard.from_tensors(guard), batch_engine)
+        classifier = cls(model, meta["arch"], meta["classes"], spec, meta, FeatureGuard.from_tensors(guard), batch_engine)
+        classifier.sequence_model = SequenceModel.from_file(result_file(path, "sequence"))
+        return classifier
 
     @property
     def batch_engine(self) -> OnnxBatchEngine | None:
@@ -163,17 +167,19 @@ class Classifier:
             prepared: ``GreySlice.of(image)`` when the caller has it (several models, one upload).
         """
         prepared = GreySlice.of(image) if prepared is None else prepared
-        preview = prepared.preview(DISPLAY_SIDE)
-        if not heatmap:
-            probs, problems = self.predict_and_check([image], prepared=[prepared])
-            chosen = int(np.argmax(probs[0])) if class_index is None else class_index
-            return Explanation(probs[0], chosen, None, problems[0], image_size=image.size, preview=preview)
+        heat = box = None
         with self._lock, PenultimateFeatures(self.model) as hook:
-            heat, box, logits = self._cam(prepared, class_index, method)
-        probs = self._softmax(logits)[0]
+            if heatmap:
+                heat, box, logits = self._cam(prepared, class_index, method)
+            else:
+                with torch.inference_mode():
+                    logits = self.model(self._batch([prepared]))
+        probs = self._softmax(logits.detach())[0]
         chosen = int(np.argmax(probs)) if class_index is None else class_index
-        problem = self._problem(image, hook.features[0].numpy(), prepared)
-        return Explanation(probs, chosen, heat, problem, box, image.size, preview)
+        features = hook.features[0].numpy()
+        sequence = self.sequence_model.estimate(features) if self.sequence_model else None
+        return Explanation(probs, chosen, heat, self._problem(image, features, prepared), box, image.size,
+                           prepared.preview(DISPLAY_SIDE), sequence)
 
     def heat_map(self, image: Image.Image | GreySlice, class_index: int,
                  method: str = HEAT_MAP_METHODS[0].name) -> tuple[np.ndarray, CropBox]:

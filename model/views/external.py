@@ -95,3 +95,35 @@ def _plain(figure: dict) -> str:
     if figure["value"] is None:
         return "not measured"
     return figure_text(figure) if figure.get("ci95") else percent(figure["value"])
+
+
+#: The issue's bar: below this share of tumours found on a sequence, the app warns.
+LOW_SENSITIVITY = 0.75
+
+
+def sequence_note(sequence, external: dict[str, Any] | None, sequence_report: dict[str, Any] | None):
+    """What Diagnose says about the upload's sequence: ``(text, low)``, or ``None`` without an estimate.
+
+    Args:
+        sequence: the upload's :class:`~model.classifier.sequence.SequenceEstimate` (or ``None``).
+        external: the checkpoint's external evaluation (its per-sequence figures), if any.
+        sequence_report: the estimate's own measured accuracy (``SequenceModel.report``), if any.
+    """
+    if sequence is None:
+        return None
+    words = SEQUENCE_NAMES.get(sequence.sequence, sequence.sequence)
+    text = f"Looks like a **{words}** slice ({percent(sequence.probability, 0)} sure"
+    if sequence_report:
+        text += f"; this estimate names the right sequence for {percent(sequence_report['accuracy'])} of slices " \
+                "from other sources"
+    text += ")."
+    block = (external or {}).get("by_sequence", {}).get(sequence.sequence)
+    if not block or block["sensitivity"]["value"] is None:
+        return text, False
+    found = block["sensitivity"]
+    text += (f" On {words} slices from other hospitals this model finds {figure_text(found)} of tumours"
+             f" and names the right class for {figure_text(block['accuracy'])}.")
+    low = found["value"] < LOW_SENSITIVITY
+    if low:
+        text += " Treat its answer on this kind of scan with care: it often calls a tumour \"no tumour\"."
+    return text, low
