@@ -71,3 +71,25 @@ def test_augment_settings_parse_changes_and_refuse_unknown_names():
         augment_settings(["spin=1"])
     with pytest.raises(ValueError):
         augment_settings(["rot90=lots"])
+
+
+def test_a_monotonic_contrast_curve_keeps_the_order_of_grey_levels_and_black_stays_black():
+    from model.training.augment import AugmentConfig, random_contrast
+
+    ramp = torch.linspace(0, 1, 64).repeat(3, 1, 64, 1)
+    cfg = AugmentConfig(remap_p=1.0, remap_nonmonotonic=0.0)
+    curved = random_contrast(ramp, cfg, torch.Generator().manual_seed(3))
+    assert (curved[..., 1:] >= curved[..., :-1] - 1e-6).all() and (curved[..., 0] == 0).all()
+    assert not torch.allclose(curved, ramp)
+    wild = random_contrast(ramp, AugmentConfig(remap_p=1.0, remap_nonmonotonic=1.0), torch.Generator().manual_seed(3))
+    assert (wild[..., 1:] < wild[..., :-1] - 1e-3).any()  # a non-monotonic curve inverts some tissue
+    assert (wild[..., 0] == 0).all() and wild.min() >= 0 and wild.max() <= 1
+
+
+def test_runs_without_contrast_curves_draw_the_same_random_numbers_as_before():
+    from model.training.augment import AugmentConfig, augment_batch
+
+    batch = torch.rand(4, 1, 40, 40)
+    plain = augment_batch(batch, 32, AugmentConfig(), torch.Generator().manual_seed(1))
+    named_off = augment_batch(batch, 32, AugmentConfig(remap_p=0.0, remap_knots=9), torch.Generator().manual_seed(1))
+    assert torch.equal(plain, named_off)

@@ -31,6 +31,12 @@ class AugmentConfig:
     # check (model.evaluation.stress) found quarter-turned slices at ~65% accuracy without them.
     vflip: float = 0.0
     rot90: float = 0.0  # probability of a quarter turn, either way
+    # Contrast-agnostic training: with probability remap_p, tissue intensities go through a random curve
+    # (remap_knots knots; black stays black), non-monotonic with probability remap_nonmonotonic, so
+    # that a T2-like or inverted contrast is as familiar as the Kaggle T1C+ look. Off by default.
+    remap_p: float = 0.0
+    remap_knots: int = 6
+    remap_nonmonotonic: float = 0.5
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -63,10 +69,30 @@ def random_geometry(batch: torch.Tensor, size: int, cfg: AugmentConfig, gen: tor
     return F.grid_sample(batch, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
+def random_contrast(batch: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.Tensor:
+    """A random intensity curve per picture (on ``remap_p`` of them): piecewise linear through
+    ``remap_knots`` random levels, sorted (monotonic) unless drawn non-monotonic; level 0 stays 0."""
+    n, dev, k = batch.shape[0], batch.device, int(cfg.remap_knots)
+    levels = torch.rand(n, k, generator=gen, device=dev)
+    monotonic = torch.rand(n, generator=gen, device=dev) >= cfg.remap_nonmonotonic
+    levels = torch.where(monotonic[:, None], levels.sort(dim=1).values, levels)
+    levels[:, 0] = 0.0  # the background stays black, as on every MRI
+    chosen = (torch.rand(n, generator=gen, device=dev) < cfg.remap_p).view(n, 1, 1, 1)
+    position = batch.clamp(0, 1) * (k - 1)
+    low = position.floor().long().clamp(max=k - 2)
+    flat = low.view(n, -1)
+    start, end = levels.gather(1, flat).view_as(batch), levels.gather(1, flat + 1).view_as(batch)
+    curved = start + (end - start) * (position - low)
+    return torch.where(chosen, curved, batch)
+
+
 def random_intensity(batch: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.Tensor:
-    """Gamma, smooth bias field, blur / low resolution and noise: scanner-to-scanner variety."""
+    """Random contrast curves (when asked), gamma, smooth bias field, blur / low resolution and noise:
+    scanner-to-scanner and sequence-to-sequence variety."""
     n, _, h, w = batch.shape
     dev = batch.device
+    if cfg.remap_p > 0:  # drawn only when asked, so older runs replay unchanged
+        batch = random_contrast(batch, cfg, gen)
     gamma = torch.exp(_uniform(n, math.log(cfg.gamma[0]), math.log(cfg.gamma[1]), gen, dev))
     out = batch.clamp(0, 1).pow(gamma.view(n, 1, 1, 1))
     if cfg.bias_field > 0:  # coil inhomogeneity: a smooth multiplicative field
