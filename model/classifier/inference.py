@@ -30,7 +30,8 @@ class Classifier:
 
     def __init__(self, model: torch.nn.Module, arch: str, classes: Sequence[str],
                  spec: PreprocessSpec, metadata: dict[str, Any] | None = None,
-                 guard: FeatureGuard | None = None, batch_engine: bool = True):
+                 guard: FeatureGuard | None = None, batch_engine: bool = True,
+                 sequence_model: SequenceModel | None = None):
         self.model = to_channels_last(model).eval()
         # None: not built yet; False: switched off or could not be built.
         self._engine: OnnxBatchEngine | bool | None = None if batch_engine else False
@@ -41,7 +42,7 @@ class Classifier:
         self.metadata = metadata or {}
         self.temperature = float(self.metadata.get("temperature", 1.0))
         #: T1 / T1C+ / T2 from the same features (``<checkpoint>.sequence.json``), or None.
-        self.sequence_model: SequenceModel | None = None
+        self.sequence_model = sequence_model
         # One classifier serves every app session; hooks and Grad-CAM's frozen
         # parameters must not interleave between threads.
         self._lock = threading.RLock()
@@ -58,9 +59,8 @@ class Classifier:
         with torch.device("meta"):  # no random init to throw away: faster, and ~100 MB lower peak
             model = create_model(meta["arch"], len(meta["classes"]))
         model.load_state_dict(weights, assign=True)
-        classifier = cls(model, meta["arch"], meta["classes"], spec, meta, FeatureGuard.from_tensors(guard), batch_engine)
-        classifier.sequence_model = SequenceModel.from_file(result_file(path, "sequence"))
-        return classifier
+        return cls(model, meta["arch"], meta["classes"], spec, meta, FeatureGuard.from_tensors(guard), batch_engine,
+                   SequenceModel.from_file(result_file(path, "sequence")))
 
     @property
     def batch_engine(self) -> OnnxBatchEngine | None:
@@ -131,19 +131,19 @@ class Classifier:
         return [self._problem(im, f, p) for im, f, p in zip(images, features, prepared)]
 
     @torch.inference_mode()
-    def predict_and_check(self, images: Sequence[Image.Image], batch_size: int = 32,
-                          prepared: Sequence[GreySlice] | None = None) -> tuple[np.ndarray, list[str | None]]:
+    def predict_and_check(self, images: Sequence[Image.Image],
+                          batch_size: int = 32) -> tuple[np.ndarray, list[str | None]]:
         """:meth:`predict_proba` and :meth:`check_inputs` together, from one forward pass per chunk.
 
         With a feature guard the pass stays in PyTorch, which alone gives the features. Each
-        image's grey pixels and head mask are computed once for both (or taken from ``prepared``).
+        image's grey pixels and head mask are computed once for both.
         """
         if self.guard is None:
             return self.predict_proba(images, batch_size), self.check_inputs(images)
         probs, problems = [], []
         for start in range(0, len(images), batch_size):
             chunk = list(images[start:start + batch_size])
-            greys = list(prepared[start:start + batch_size]) if prepared else [GreySlice.of(im) for im in chunk]
+            greys = [GreySlice.of(im) for im in chunk]
             with self._lock, PenultimateFeatures(self.model) as hook:
                 probs.append(self._softmax(self.model(self._batch(greys))))
             problems += [self._problem(im, f, p) for im, f, p in zip(chunk, hook.features.numpy(), greys)]

@@ -49,9 +49,22 @@ class ManifestSet:
         return [self.root / f for f in self.files]
 
     def subset(self, names: set[str] | list[str]) -> "ManifestSet":
-        keep = [i for i, f in enumerate(self.files) if f in set(names)]
+        wanted = set(names)
+        keep = [i for i, f in enumerate(self.files) if f in wanted]
         return ManifestSet(self.root, *([column[i] for i in keep] for column in (
             self.files, self.labels, self.classes, self.tumour_types, self.sequences, self.case_groups)))
+
+    def image_chunks(self, size: int):
+        """The images in order, ``size`` at a time, each decoded and detached from its file."""
+        from PIL import Image
+
+        for start in range(0, len(self), size):
+            chunk = []
+            for path in self.paths()[start:start + size]:
+                with Image.open(path) as im:
+                    im.load()
+                    chunk.append(im.copy())
+            yield chunk
 
     def fingerprint(self) -> str:
         """SHA-256 over sorted (file, label, content digest): identifies the images and their labels."""

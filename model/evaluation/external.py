@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 from ..classifier.checkpoint import atomic_write
 from ..classifier.inference import Classifier, load_classifier
@@ -35,14 +34,7 @@ __all__ = ["evaluate_external", "external_metrics", "predict_manifest"]
 
 def predict_manifest(clf: Classifier, manifest: ManifestSet, batch_size: int = 32) -> np.ndarray:
     """Probabilities ``(N, C)`` for every image of ``manifest``, in its order."""
-    chunks = []
-    for start in range(0, len(manifest), batch_size):
-        images = []
-        for path in manifest.paths()[start:start + batch_size]:
-            with Image.open(path) as im:
-                im.load()
-                images.append(im.copy())
-        chunks.append(clf.predict_proba(images, batch_size))
+    chunks = [clf.predict_proba(images, batch_size) for images in manifest.image_chunks(batch_size)]
     return np.concatenate(chunks) if chunks else np.zeros((0, len(clf.classes)), np.float32)
 
 

@@ -13,7 +13,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from ..classifier.checkpoint import atomic_write
 from ..classifier.inference import Classifier, load_classifier
@@ -28,15 +27,7 @@ __all__ = ["features_of", "fit_sequence_model", "main"]
 
 def features_of(clf: Classifier, manifest: ManifestSet, batch_size: int = 32) -> np.ndarray:
     """The classifier's penultimate features ``(N, D)`` of every image of ``manifest``."""
-    chunks = []
-    for start in range(0, len(manifest), batch_size):
-        images = []
-        for path in manifest.paths()[start:start + batch_size]:
-            with Image.open(path) as im:
-                im.load()
-                images.append(im.copy())
-        chunks.append(clf.features(images))
-    return np.concatenate(chunks)
+    return np.concatenate([clf.features(images) for images in manifest.image_chunks(batch_size)])
 
 
 def fit_sequence_model(clf: Classifier, training: ManifestSet, validation: ManifestSet,
