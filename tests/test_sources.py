@@ -69,3 +69,13 @@ def _spec():
     from model.classifier.preprocess import PreprocessSpec
 
     return PreprocessSpec(input_size=TINY["input_size"], stage_size=TINY["stage_size"])
+
+
+def test_the_training_command_names_a_malformed_external_manifest(tiny_dataset, tmp_path):
+    from model.training.train import main
+
+    (tmp_path / "bad.tsv").write_text("file\tlabel\n")
+    with pytest.raises(SystemExit, match="lacks the column"):
+        main(["--data", str(tiny_dataset), "--out", str(tmp_path / "run"), "--epochs", "1", "--cache-dir", "none",
+              "--arch", "resnet18", "--input-size", "32", "--stage-size", "40", "--batch-size", "8",
+              "--external", str(tmp_path / "bad.tsv")])

@@ -33,6 +33,7 @@ from .augment import AugmentConfig, augment_batch, augment_settings
 from .config import TrainConfig, add_config_flags
 from .distill import Teacher
 from .resume import resume
+from ..data.manifest import ManifestError
 from .sources import combined_fingerprint, load_external_part, sampling_weights
 
 
@@ -264,7 +265,10 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
 
 
 def main(argv: list[str] | None = None) -> None:
-    best = run(parse_args(argv))
+    try:
+        best = run(parse_args(argv))
+    except ManifestError as err:  # a malformed --external manifest or list: say so, no traceback
+        raise SystemExit(f"error: {err}") from None
     print(f"best checkpoint: {best}")
 
 
