@@ -78,4 +78,4 @@ def test_the_training_command_names_a_malformed_external_manifest(tiny_dataset, 
     with pytest.raises(SystemExit, match="lacks the column"):
         main(["--data", str(tiny_dataset), "--out", str(tmp_path / "run"), "--epochs", "1", "--cache-dir", "none",
               "--arch", "resnet18", "--input-size", "32", "--stage-size", "40", "--batch-size", "8",
-              "--external", str(tmp_path / "bad.tsv")])
+              "--val-fraction", "0.25", "--external", str(tmp_path / "bad.tsv")])
