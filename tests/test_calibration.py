@@ -34,3 +34,35 @@ def test_temperature_scaling_lowers_ece_of_an_overconfident_model():
     t = fit_temperature(logits, labels)
     after = reliability_bins(softmax(logits / t, axis=1), labels)["ece"]
     assert t > 1.5 and after < before / 3 and after < 0.03
+
+
+def test_each_source_weighs_half_however_many_images_it_has():
+    from model.evaluation.calibration import source_balanced
+
+    many, few = overconfident_logits(3000, seed=1), overconfident_logits(100, seed=2)
+    logits, labels, weights = source_balanced([many, (np.zeros((0, 4)), np.zeros(0, int)), few])
+    assert len(labels) == 3100 and weights[:3000].sum() == pytest.approx(weights[3000:].sum())
+
+
+def test_the_weights_move_the_temperature_towards_the_heavier_source():
+    from model.evaluation.calibration import source_balanced
+
+    sure, _ = overconfident_logits(2000, seed=3)
+    right = sure.argmax(1)  # a source the model always gets right: it wants a low temperature
+    unsure, unsure_labels = overconfident_logits(200, seed=4)  # right 80%: it wants a high one
+    logits, labels, weights = source_balanced([(sure, right), (unsure, unsure_labels)])
+    plain = fit_temperature(logits, labels)
+    balanced = fit_temperature(logits, labels, weights)
+    assert plain < balanced < fit_temperature(unsure, unsure_labels)
+
+
+def test_external_calibration_logits_cover_only_our_classes(tmp_path, tiny_checkpoint):
+    from model.data.manifest import read_manifest, write_split
+    from model.evaluation.calibration import external_logits
+
+    from .test_manifest import write_set
+
+    manifest = write_set(tmp_path / "external", cases_per_label=2, slices=1)
+    write_split(tmp_path / "calibration.txt", read_manifest(manifest).files)
+    logits, labels = external_logits(tiny_checkpoint, str(manifest), str(tmp_path / "calibration.txt"))
+    assert logits.shape == (6, 4) and sorted(set(labels)) == [0, 1, 2]  # the other tumours are not scored

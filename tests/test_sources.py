@@ -6,11 +6,14 @@ import torch
 from model import read_metadata
 from model.data.manifest import read_manifest, split_by_case, write_split
 from model.training.config import TrainConfig
+from model.training.losses import OTHER_TUMOUR
 from model.training.sources import load_external_part, sampling_weights
 from model.training.train import epoch_order, load_data, run
 
 from .test_manifest import write_set
 from .test_train import TINY
+
+CLASSES = ["glioma", "meningioma", "notumor", "pituitary"]
 
 
 @pytest.fixture()
@@ -37,6 +40,39 @@ def test_the_external_validation_list_is_never_read_for_training(external):
     with pytest.raises(ValueError, match="never reads it"):
         load_external_part(manifest, str(lists / "validation.txt"), ["glioma", "meningioma", "notumor", "pituitary"],
                            None, None)
+
+
+def test_the_calibration_list_is_never_read_for_training(external):
+    manifest, lists = external
+    write_split(lists / "calibration.txt", (lists / "training.txt").read_text().split())
+    with pytest.raises(ValueError, match="never reads it"):
+        load_external_part(manifest, str(lists / "calibration.txt"), CLASSES, _spec(), None)
+
+
+def test_other_tumours_join_as_not_normal_only_when_asked(external):
+    manifest, lists = external
+    listed = str(lists / "training.txt")
+    left_out = load_external_part(manifest, listed, CLASSES, _spec(), None)
+    joined = load_external_part(manifest, listed, CLASSES, _spec(), None, other_tumour="not_normal")
+    assert OTHER_TUMOUR not in left_out.y.tolist() and left_out.record["left_out_labels"] == ["other_tumour"]
+    others = int((joined.y == OTHER_TUMOUR).sum())
+    assert others > 0 and len(joined.y) == len(left_out.y) + others
+    assert joined.record["left_out_labels"] == [] and joined.record["other_tumour"] == "not_normal"
+    assert joined.record["fingerprint"] != left_out.record["fingerprint"]
+    with pytest.raises(ValueError, match="needs a 'notumor' class"):
+        load_external_part(manifest, listed, ["glioma", "meningioma"], _spec(), None, other_tumour="not_normal")
+    with pytest.raises(ValueError, match="other_tumour must be one of"):
+        load_external_part(manifest, listed, CLASSES, _spec(), None, other_tumour="as_glioma")
+
+
+def test_a_run_with_other_tumours_as_not_normal_trains_and_says_so(tiny_dataset, tmp_path, external):
+    manifest, lists = external
+    cfg = TrainConfig(data=str(tiny_dataset), out=str(tmp_path / "run"), epochs=1, external=str(manifest),
+                      external_split=str(lists / "training.txt"), external_share=0.5, other_tumour="not_normal",
+                      **TINY)
+    meta = read_metadata(run(cfg))
+    assert meta["data_sources"][1]["images"]["other_tumour (trained as not normal)"] > 0
+    assert meta["train_config"]["other_tumour"] == "not_normal"
 
 
 def test_a_two_source_run_records_both_sources_and_resumes(tiny_dataset, tmp_path, external):

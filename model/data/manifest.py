@@ -173,7 +173,8 @@ def read_split(path: str | Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Write the fixed split of a manifest-described set: ``training.txt`` and ``validation.txt``."""
+    """Write the fixed split of a manifest-described set: ``training.txt`` and ``validation.txt``, and
+    the training part cut again into ``fitting.txt`` and ``calibration.txt`` by the same rule."""
     import argparse
 
     from ..paths import EXTERNAL_DIR, EXTERNAL_SPLITS
@@ -182,6 +183,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--manifest", default=str(EXTERNAL_DIR / "manifest.tsv"))
     parser.add_argument("--out-dir", default=str(EXTERNAL_SPLITS))
     parser.add_argument("--validation-fraction", type=float, default=0.3)
+    parser.add_argument("--calibration-fraction", type=float, default=0.2,
+                        help="share of the training part kept out of training to fit the temperature on")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     try:
@@ -189,14 +192,12 @@ def main(argv: list[str] | None = None) -> None:
     except ManifestError as err:
         parser.exit(2, f"error: {err}\n")
     training, validation = split_by_case(manifest, args.validation_fraction, args.seed)
-    for part, files in (("training", training), ("validation", validation)):
+    fitting, calibration = split_by_case(manifest.subset(training), args.calibration_fraction, args.seed)
+    for part, files in (("training", training), ("validation", validation), ("fitting", fitting),
+                        ("calibration", calibration)):
         write_split(Path(args.out_dir) / f"{part}.txt", files)
         rows = manifest.subset(files)
         counts = Counter(f"{label}/{sequence}" for label, sequence in zip(rows.labels, rows.sequences))
         print(f"{part}: {len(files)} images, {len(set(rows.case_groups))} case groups; "
               + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     print(f"wrote {args.out_dir}")
-
-
-if __name__ == "__main__":
-    main()

@@ -5,6 +5,10 @@
 Fits one temperature on the training run's validation split (the same
 images, split and seed as ``model.training.train``) and stores it in the checkpoint,
 where :class:`model.Classifier` applies it to every probability it returns.
+
+With ``--external MANIFEST`` the fit also takes the external set's calibration list (slices of our
+classes only; no run trains on it), and each source counts half of the likelihood, so the
+temperature serves uploads from elsewhere as well as Kaggle-like ones.
 """
 from __future__ import annotations
 
@@ -48,12 +52,14 @@ def reliability_bins(probs: np.ndarray, labels: np.ndarray, n_bins: int = 15) ->
     return out
 
 
-def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
-    """Temperature minimising the negative log-likelihood of ``labels``."""
+def fit_temperature(logits: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """Temperature minimising the (``weights``-weighted) mean negative log-likelihood of ``labels``."""
     logits, labels = np.asarray(logits, np.float64), np.asarray(labels)
+    weights = np.ones(len(labels)) if weights is None else np.asarray(weights, np.float64)
 
     def nll(log_t: float) -> float:
-        return -log_softmax(logits / np.exp(log_t), axis=1)[np.arange(len(labels)), labels].mean()
+        picked = log_softmax(logits / np.exp(log_t), axis=1)[np.arange(len(labels)), labels]
+        return -(weights * picked).sum() / weights.sum()
 
     return float(np.exp(minimize_scalar(nll, bounds=(-3, 3), method="bounded").x))
 
@@ -72,18 +78,52 @@ def validation_logits(checkpoint: Path, cache_dir: str | None) -> tuple[np.ndarr
     return logits.float().numpy(), index.labels[val_idx]
 
 
+@torch.inference_mode()
+def external_logits(checkpoint: Path, manifest_path: str, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """Logits and labels of the rows of our classes in an external set's committed ``split`` list
+    (or a list file's path)."""
+    from ..data.manifest import read_manifest, read_split
+    from ..paths import EXTERNAL_SPLITS
+
+    clf = load_classifier(checkpoint)
+    listed = Path(split) if split.endswith(".txt") else EXTERNAL_SPLITS / f"{split}.txt"
+    manifest = read_manifest(manifest_path).subset(read_split(listed))
+    manifest = manifest.subset([f for f, c in zip(manifest.files, manifest.classes) if c in clf.classes])
+    logits = [clf.model(clf.spec(chunk).contiguous(memory_format=torch.channels_last)).float()
+              for chunk in manifest.image_chunks(32)]
+    labels = np.asarray([clf.classes.index(c) for c in manifest.classes])
+    return (torch.cat(logits).numpy() if logits else np.zeros((0, len(clf.classes)), np.float32)), labels
+
+
+def source_balanced(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Concatenated logits and labels, and weights giving each non-empty part an equal share."""
+    parts = [(lg, lb) for lg, lb in parts if len(lb)]
+    weights = np.concatenate([np.full(len(lb), 1.0 / len(lb)) for _, lb in parts])
+    return np.concatenate([lg for lg, _ in parts]), np.concatenate([lb for _, lb in parts]), weights
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
     parser.add_argument("--cache-dir", default=str(CACHE_DIR))
+    parser.add_argument("--external", default=None, metavar="MANIFEST",
+                        help="also fit on this external set's calibration list, each source weighing half")
+    parser.add_argument("--external-split", default="calibration")
     args = parser.parse_args(argv)
     logits, labels = validation_logits(Path(args.checkpoint), cache_dir_arg(args.cache_dir))
-    temperature = fit_temperature(logits, labels)
+    fitted_on = f"validation split ({len(labels)} images)"
+    weights = None
+    if args.external:
+        outside = external_logits(Path(args.checkpoint), args.external, args.external_split)
+        logits, labels, weights = source_balanced([(logits, labels), outside])
+        fitted_on += (f" and the {args.external_split} list of {Path(args.external).parent.name} "
+                      f"({len(outside[1])} images), each weighing half")
+    temperature = fit_temperature(logits, labels, weights)
     before = reliability_bins(softmax(logits, axis=1), labels)["ece"]
     after = reliability_bins(softmax(logits / temperature, axis=1), labels)["ece"]
     tensors, meta = load_checkpoint(args.checkpoint)
     meta["temperature"] = temperature
-    meta["calibration"] = {"fitted_on": f"validation split ({len(labels)} images)",
+    meta["calibration"] = {"fitted_on": fitted_on,
                            "validation_ece_before": before, "validation_ece_after": after}
     # A weight soup (model.training.soup) had no epoch of its own: its validation record is measured here.
     meta.setdefault("validation", {"val_acc": float((logits.argmax(1) == labels).mean()),

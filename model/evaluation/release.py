@@ -4,7 +4,8 @@
 
 Steps, each one of the project's own commands:
 1. copy ``best.safetensors``, ``config.json`` and ``history.json`` into ``model/weights/<name>.*``;
-2. fit the temperature on the validation split (``model.evaluation.calibration``);
+2. fit the temperature on the validation split, and with ``--external`` on the external set's
+   calibration list too (``model.evaluation.calibration``);
 3. fit the "not a brain MRI" guard and measure it (``model.evaluation.guard_fit``);
 4. evaluate on Testing, full and clean, and store the headline in the checkpoint (``model.evaluation.evaluate``).
 """
@@ -30,31 +31,41 @@ def combined_history(run: Path) -> list[dict]:
     history = json.loads((run / "history.json").read_text())
     earlier: list[dict] = []
     if config.get("init_from"):
-        base = Path(config["init_from"]).parent
-        if not (base / "history.json").exists():
-            raise FileNotFoundError(f"{run} was fine-tuned from {config['init_from']}, "
-                                    f"but {base / 'history.json'} is missing")
-        earlier = combined_history(base)
+        earlier = _earlier_history(run, Path(config["init_from"]))
     offset = earlier[-1]["epoch"] if earlier else 0
     # A record that names its size already comes from a released history, which spans several stages.
     return earlier + [{**h, "epoch": h["epoch"] + offset, "input_size": h.get("input_size", config["input_size"])}
                       for h in history]
 
 
+def _earlier_history(run: Path, init_from: Path) -> list[dict]:
+    """The history behind ``init_from``: a run folder's, or a released model's ``<name>.history.json``."""
+    released = init_from.with_name(init_from.name.removesuffix(".safetensors") + ".history.json")
+    if released.exists():  # already the whole path to those weights, every stage numbered
+        return json.loads(released.read_text())
+    base = init_from.parent
+    if not (base / "history.json").exists():
+        raise FileNotFoundError(f"{run} was fine-tuned from {init_from}, but neither {released} nor "
+                                f"{base / 'history.json'} exists")
+    return combined_history(base)
+
+
 def release(run: Path, name: str, data: Path, cache_dir: str, weights_dir: Path = WEIGHTS_DIR,
-            ood_quantile: float = 0.999, mistakes_dir: Path | None = None) -> Path:
+            ood_quantile: float = 0.999, mistakes_dir: Path | None = None, external: str | None = None) -> Path:
     """Copy, calibrate, guard and evaluate; returns the released checkpoint's path.
 
     Args:
         mistakes_dir: where to put a thumbnail of every misclassified Testing image
             (``assets/mistakes`` for the model the Data & evaluation page describes).
+        external: an external set's manifest whose calibration list joins the temperature fit.
     """
     target = weights_dir / f"{name}.safetensors"
     shutil.copyfile(run / "best.safetensors", target)
     shutil.copyfile(run / "config.json", weights_dir / f"{name}.config.json")
     history = json.dumps(combined_history(run), indent=1)
     atomic_write(weights_dir / f"{name}.history.json", lambda tmp: Path(tmp).write_text(history))
-    calibration.main(["--checkpoint", str(target), "--cache-dir", cache_dir])
+    calibration.main(["--checkpoint", str(target), "--cache-dir", cache_dir]
+                     + (["--external", external] if external else []))
     guard_fit.main(["--checkpoint", str(target), "--data", str(data), "--cache-dir", cache_dir,
                    "--quantile", str(ood_quantile)])
     evaluate.main(["--checkpoint", str(target), "--data", str(data / "Testing"), "--store",
@@ -75,11 +86,13 @@ def main(argv: list[str] | None = None) -> None:
                         help="share of held-out Training MRIs the feature guard must accept")
     parser.add_argument("--mistakes-dir", type=Path, default=None,
                         help="thumbnails of the misclassified Testing images (assets/mistakes for the bundled model)")
+    parser.add_argument("--external", default=None, metavar="MANIFEST",
+                        help="fit the temperature on this external set's calibration list too")
     args = parser.parse_args(argv)
     weights_dir = Path(args.weights_dir)
     weights_dir.mkdir(parents=True, exist_ok=True)
     target = release(Path(args.run), args.name, Path(args.data), args.cache_dir, weights_dir, args.ood_quantile,
-                     args.mistakes_dir)
+                     args.mistakes_dir, args.external)
     print(f"released {target}")
 
 

@@ -46,6 +46,8 @@ class TrainConfig:
     external: str | None = None
     external_split: str = "training"
     external_share: float = 0.3
+    # Tumour types we have no class for: leave_out, or not_normal (trained as "any class but no tumour").
+    other_tumour: str = "leave_out"
     # Knowledge distillation (model.training.distill): teacher checkpoints, the soft term's share and temperature.
     teachers: list[str] = field(default_factory=list)
     distill_weight: float = 0.5

@@ -15,9 +15,12 @@ import torch
 from ..classifier.preprocess import PreprocessSpec
 from ..data.folders import ImageFolderIndex, file_md5, cached_decode
 from ..data.manifest import ManifestSet, read_manifest, read_split
+from ..names import NO_TUMOUR
 from ..paths import EXTERNAL_SPLITS
+from .losses import OTHER_TUMOUR
 
-__all__ = ["ExternalPart", "combined_fingerprint", "load_external_part", "manifest_index", "sampling_weights"]
+__all__ = ["ExternalPart", "NOT_FOR_TRAINING", "OTHER_TUMOUR_CHOICES", "combined_fingerprint", "load_external_part",
+           "manifest_index", "sampling_weights"]
 
 
 @dataclass
@@ -29,31 +32,47 @@ class ExternalPart:
     record: dict  # name, manifest, split, fingerprint, images per class, left out
 
 
-def manifest_index(manifest: ManifestSet, classes: list[str]) -> ImageFolderIndex:
-    """The rows whose class is one of ``classes``, as an index the decoded cache understands."""
-    rows = [i for i, c in enumerate(manifest.classes) if c in classes]
+#: What training does with tumour types the classifier has no class for (``TrainConfig.other_tumour``).
+OTHER_TUMOUR_CHOICES = ("leave_out", "not_normal")
+#: Lists that judge or calibrate models: training never reads them.
+NOT_FOR_TRAINING = ("validation", "calibration")
+
+
+def manifest_index(manifest: ManifestSet, classes: list[str], other_tumours: bool = False) -> ImageFolderIndex:
+    """The rows whose class is one of ``classes`` (and, with ``other_tumours``, the tumours of other
+    types, labelled ``OTHER_TUMOUR``), as an index the decoded cache understands."""
+    rows = [i for i, c in enumerate(manifest.classes) if c in classes or (other_tumours and c is None)]
     paths = [manifest.root / manifest.files[i] for i in rows]
-    labels = np.asarray([classes.index(manifest.classes[i]) for i in rows], dtype=np.int64)
+    labels = np.asarray([OTHER_TUMOUR if manifest.classes[i] is None else classes.index(manifest.classes[i])
+                         for i in rows], dtype=np.int64)
     return ImageFolderIndex(manifest.root, list(classes), paths, labels, [file_md5(p) for p in paths])
 
 
 def load_external_part(manifest_path: str | Path, split: str, classes: list[str], spec: PreprocessSpec,
-                       cache_dir: str | None) -> ExternalPart:
-    """Decode the external set's ``split`` list (the rows of our classes; other tumour types are left out).
+                       cache_dir: str | None, other_tumour: str = "leave_out") -> ExternalPart:
+    """Decode the external set's ``split`` list: the rows of our classes, and the other tumour types
+    too when ``other_tumour`` is ``not_normal`` (labelled ``OTHER_TUMOUR``; see ``model.training.losses``).
 
     Args:
-        split: a committed list (``training``, in ``model/splits/``) or the path of a list file.
+        split: a committed list (``training``, ``fitting``, in ``model/splits/``) or the path of a list file.
     """
+    if other_tumour not in OTHER_TUMOUR_CHOICES:
+        raise ValueError(f"other_tumour must be one of {OTHER_TUMOUR_CHOICES}, not {other_tumour!r}")
+    if other_tumour == "not_normal" and NO_TUMOUR not in classes:
+        raise ValueError(f"other_tumour=not_normal needs a {NO_TUMOUR!r} class to train against")
     listed = Path(split) if split.endswith(".txt") else EXTERNAL_SPLITS / f"{split}.txt"
-    if listed.stem == "validation":
-        raise ValueError("the external validation part judges models: training never reads it")
+    if listed.stem in NOT_FOR_TRAINING:
+        raise ValueError(f"the external {listed.stem} part judges or calibrates models: training never reads it")
     manifest = read_manifest(manifest_path)
     manifest = manifest.subset(read_split(listed))
-    index = manifest_index(manifest, classes)
-    left_out = sorted({label for label, c in zip(manifest.labels, manifest.classes) if c not in classes})
+    index = manifest_index(manifest, classes, other_tumours=other_tumour == "not_normal")
+    used = set(classes) | ({None} if other_tumour == "not_normal" else set())
+    left_out = sorted({label for label, c in zip(manifest.labels, manifest.classes) if c not in used})
+    images = {c: int((index.labels == k).sum()) for k, c in enumerate(classes)}
+    if other_tumour == "not_normal":
+        images["other_tumour (trained as not normal)"] = int((index.labels == OTHER_TUMOUR).sum())
     record = {"name": Path(manifest_path).parent.name, "manifest": str(manifest_path), "split": split,
-              "fingerprint": index.fingerprint(), "images": {c: int((index.labels == k).sum())
-                                                             for k, c in enumerate(classes)},
+              "fingerprint": index.fingerprint(), "images": images, "other_tumour": other_tumour,
               "left_out_labels": left_out}
     return ExternalPart(cached_decode(index, spec, cache_dir), torch.from_numpy(index.labels), record)
 

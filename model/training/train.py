@@ -28,10 +28,12 @@ from ..classifier.factory import count_parameters, create_model, to_channels_las
 from ..classifier.preprocess import PreprocessSpec, uint8_to_float
 from ..data.ct_slices import flagged_names
 from ..data.duplicates import validation_split
+from ..names import NO_TUMOUR
 from ..data.folders import cache_dir_arg, cached_decode, drop_listed, index_folder, training_folder
 from .augment import AugmentConfig, augment_batch, augment_settings
 from .config import TrainConfig, add_config_flags
 from .distill import Teacher
+from .losses import answered_right, tumour_aware_loss
 from .resume import resume
 from ..data.manifest import ManifestError
 from .sources import combined_fingerprint, load_external_part, sampling_weights
@@ -74,7 +76,8 @@ def load_data(cfg: TrainConfig, spec: PreprocessSpec) -> TrainData:
 
 def add_external(data: TrainData, cfg: TrainConfig, spec: PreprocessSpec) -> TrainData:
     """Append the external set's training list to the training side (validation stays Kaggle's)."""
-    part = load_external_part(cfg.external, cfg.external_split, data.classes, spec, cfg.cache_dir)
+    part = load_external_part(cfg.external, cfg.external_split, data.classes, spec, cfg.cache_dir,
+                              cfg.other_tumour)
     source = torch.cat([torch.zeros(len(data.train_x), dtype=torch.int64), torch.ones(len(part.x), dtype=torch.int64)])
     return TrainData(data.classes, combined_fingerprint(data.fingerprint, part.record["fingerprint"]),
                      torch.cat([data.train_x, part.x]), torch.cat([data.train_y, part.y]), data.val_x, data.val_y,
@@ -146,6 +149,7 @@ def train_one_epoch(model, ema, optimizer, scheduler, data: TrainData, spec: Pre
     model.train()
     aug = AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.augment.items()})
     order = epoch_order(data, cfg, gen)
+    none_index = data.classes.index(NO_TUMOUR) if NO_TUMOUR in data.classes else -1  # -1: no other tumours
     steps = len(order) // cfg.batch_size
     loss_sum, correct, seen = 0.0, 0, 0
     bar = tqdm(range(steps), desc=desc, leave=False, mininterval=5.0, disable=None)
@@ -156,7 +160,7 @@ def train_one_epoch(model, ema, optimizer, scheduler, data: TrainData, spec: Pre
         target = data.train_y[idx].to(device)
         with autocast_for(device, cfg.precision):
             logits = model(spec.normalise(pictures).contiguous(memory_format=torch.channels_last)).float()
-            loss = F.cross_entropy(logits, target, label_smoothing=cfg.label_smoothing)
+            loss = tumour_aware_loss(logits, target, none_index, cfg.label_smoothing)
             if teacher is not None:
                 loss = teacher.blend(loss, logits, pictures)
         optimizer.zero_grad(set_to_none=True)
@@ -166,7 +170,7 @@ def train_one_epoch(model, ema, optimizer, scheduler, data: TrainData, spec: Pre
         scheduler.step()
         ema.update_parameters(model)
         loss_sum += loss.item() * len(idx)
-        correct += (logits.argmax(1) == target).sum().item()
+        correct += answered_right(logits, target, none_index).sum().item()
         seen += len(idx)
         bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
     return loss_sum / max(seen, 1), correct / max(seen, 1)
