@@ -12,6 +12,7 @@ from model.views.charts import probability_bars
 from model.views.comparison_charts import (accuracy_vs_latency, confusion_matrices, diagnose_model_note, headline_bars,
                                            protocol_warnings, recall_heatmap, roc_curves, summary_rows, training_curves)
 from model.views.diagnosis import verdict
+from model.views.external import models_by_sequence_chart, models_side_by_side
 from pages import decoded_scan, follow_app_navigation, sample_or_upload, shared_classifier
 
 follow_app_navigation()
@@ -89,8 +90,26 @@ if results:
     st.markdown("Accuracy and loss on held-out validation images after each pass over the training set (epoch). "
                 "Curves that flatten early mean more epochs would not have helped much.")
 
-st.subheader("Try them side by side")
 checkpoints = bundled_checkpoints()
+st.subheader("On scans from elsewhere")
+bundled = [st.cache_resource(model_report)(path) for path in checkpoints]
+measured = {ARCH_NAMES.get(r.arch, r.arch): r for r in bundled if r.external}
+if measured:
+    st.markdown("The question that matters is which network still works on MRIs from other hospitals, scanners "
+                "and sequences. Each bundled model was scored on the same external validation slices, which "
+                "no model trains on, beside its Kaggle Testing accuracy.")
+    st.dataframe(models_side_by_side({name: (r.metrics, r.external) for name, r in measured.items()}),
+                 hide_index=True, width="stretch")
+    st.plotly_chart(models_by_sequence_chart({name: r.external for name, r in measured.items()}), width="stretch")
+    first = next(iter(measured.values())).external
+    st.caption(f"Made by `python -m model external` on {first['n_images']} slices in {first['n_case_groups']} "
+               "case groups; intervals resample whole cases. A few very large cases carry much of each figure, "
+               "so overlapping ranges mean the set cannot tell two models apart.")
+else:
+    st.info("No bundled model has been scored on scans from other sources yet (`python -m model external`).",
+            icon=":material/hourglass_top:")
+
+st.subheader("Try them side by side")
 st.markdown("Every model bundled with the app looks at the same image. Networks whose weights file is over "
             f"{BUNDLE_LIMIT_BYTES / 2**20:.0f} MB (VGG16, for one) are never bundled: too big to ship with the app."
             + ("" if len(checkpoints) > 1 else " Only one model is bundled so far."))

@@ -31,8 +31,12 @@ def test_renders_committed_results_and_every_bundled_model(monkeypatch):
     assert at.title[0].value == "Model comparison"
     pending = any("comparison runs are pending" in i.value for i in at.info)
     assert pending == (len(committed) < 2)
-    assert len(at.get("plotly_chart")) == (CHARTS if committed else 0) + len(bundled_checkpoints())
+    assert len(at.get("plotly_chart")) == (CHARTS if committed else 0) + 1 + len(bundled_checkpoints())
     assert live_panel_shown(at)
+    # every bundled model's figures on scans from elsewhere, beside its Kaggle ones
+    assert "On scans from elsewhere" in [h.value for h in at.subheader]
+    table = at.dataframe[-1].value
+    assert len(table) == len(bundled_checkpoints()) and "tumours found" in table.columns
 
 
 def test_pending_state_with_one_result(monkeypatch, tmp_path):
@@ -41,7 +45,8 @@ def test_pending_state_with_one_result(monkeypatch, tmp_path):
     at = page()
     assert not at.exception and not at.error
     assert "comparison runs are pending" in at.info[0].value and "MOBILENET_V2" in at.info[0].value
-    assert len(at.dataframe) == 1 and len(at.get("plotly_chart")) == CHARTS + len(bundled_checkpoints())
+    # the summary and the external table; the six comparison charts, the external one and one per model
+    assert len(at.dataframe) == 2 and len(at.get("plotly_chart")) == CHARTS + 1 + len(bundled_checkpoints())
 
 
 def test_full_comparison_and_an_uploaded_image(monkeypatch, tmp_path, samples):
@@ -53,7 +58,8 @@ def test_full_comparison_and_an_uploaded_image(monkeypatch, tmp_path, samples):
     # The synthetic ResNet50 result is not the bundled model: the page says the app's one differs.
     assert [i.value for i in at.info] and all("Diagnose page is a later version" in i.value for i in at.info)
     headers = [h.value for h in at.subheader]
-    assert headers[0] == "At a glance" and headers[-1] == "Try them side by side" and len(headers) == CHARTS + 2
+    assert headers[0] == "At a glance" and headers[-2:] == ["On scans from elsewhere", "Try them side by side"]
+    assert len(headers) == CHARTS + 3
     at.radio[0].set_value("Upload your own").run()
     assert at.info and not at.image  # a prompt, no model output yet
     at.file_uploader[0].upload(samples[0].path.name, samples[0].path.read_bytes(), "image/jpeg").run()

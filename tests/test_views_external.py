@@ -6,7 +6,7 @@ import pytest
 
 from model.figures import percent
 from model.views.external import (by_sequence_chart, by_tumour_type_chart, external_reading, figure_text,
-                                  side_by_side_rows)
+                                  models_by_sequence_chart, models_side_by_side, side_by_side_rows)
 
 REPO = Path(__file__).resolve().parent.parent
 EXTERNAL = json.loads((REPO / "model/weights/resnet50.external.json").read_text())
@@ -48,3 +48,15 @@ def test_every_bundled_model_has_its_external_result_file(name):
     report = json.loads((REPO / f"model/weights/{name}.external.json").read_text())
     assert report["split"] == "validation" and report["classes_absent"] == ["pituitary"]
     assert set(report["by_sequence"]) == {"T1", "T1C+", "T2"}
+
+
+def test_the_comparison_table_and_chart_have_a_row_and_a_bar_set_per_model():
+    other = json.loads((REPO / "model/weights/mobilenet_v2.external.json").read_text())
+    rows = models_side_by_side({"ResNet50": (METRICS, EXTERNAL), "MobileNetV2": (None, other)})
+    assert [r["model"] for r in rows] == ["ResNet50", "MobileNetV2"]
+    assert rows[0]["Kaggle Testing"].startswith(percent(METRICS["accuracy"]))
+    assert rows[1]["Kaggle Testing"] == "not measured"
+    assert rows[1]["tumours found"] == figure_text(other["sensitivity"])
+    fig = models_by_sequence_chart({"ResNet50": EXTERNAL, "MobileNetV2": other})
+    assert [bar.name for bar in fig.data] == ["ResNet50", "MobileNetV2"]
+    assert fig.data[1].y[0] == pytest.approx(other["by_sequence"]["T1"]["sensitivity"]["value"] * 100)

@@ -9,7 +9,8 @@ import plotly.graph_objects as go
 from ..figures import percent, percent_range
 from .charts import FONT
 
-__all__ = ["SEQUENCE_NAMES", "by_sequence_chart", "by_tumour_type_chart", "external_reading", "figure_text"]
+__all__ = ["SEQUENCE_NAMES", "by_sequence_chart", "by_tumour_type_chart", "external_reading", "figure_text",
+           "models_by_sequence_chart", "models_side_by_side"]
 
 SEQUENCE_NAMES = {"T1": "T1", "T1C+": "contrast-enhanced T1", "T2": "T2"}
 #: The three figures charted per sequence, in the words the page uses.
@@ -89,6 +90,33 @@ def side_by_side_rows(metrics: dict[str, Any], external: dict[str, Any]) -> list
              f"other sources ({external['n_images']:,} slices, {external['n_case_groups']} cases)":
                  figure_text(external[key])}
             for key in words]
+
+
+def models_side_by_side(named: dict[str, tuple[dict | None, dict]]) -> list[dict[str, str]]:
+    """The Model comparison's table: per bundled model (name → Kaggle metrics, external report), its
+    Kaggle Testing accuracy beside its figures on scans from elsewhere."""
+    rows = []
+    for name, (metrics, external) in named.items():
+        kaggle = {"value": metrics["accuracy"], "ci95": metrics.get("accuracy_ci95")} if metrics else {"value": None}
+        rows.append({"model": name, "Kaggle Testing": _plain(kaggle),
+                     "elsewhere: right class": figure_text(external["accuracy"]),
+                     "tumours found": figure_text(external["sensitivity"]),
+                     "normal called normal": figure_text(external["specificity"]),
+                     "other kinds called \"no tumour\"": figure_text(external["other_tumour_called_no_tumour"]),
+                     "calibration error (ECE)": "not measured" if external.get("ece") is None
+                     else f"{external['ece']:.3f}"})
+    return rows
+
+
+def models_by_sequence_chart(named: dict[str, dict]) -> go.Figure:
+    """Tumours found on scans from elsewhere, per sequence, one bar per model (name → external report)."""
+    sequences = list(next(iter(named.values()))["by_sequence"])
+    labels = [SEQUENCE_NAMES.get(s, s) for s in sequences]
+    fig = go.Figure([_bar(name, labels, [external["by_sequence"].get(s, {}).get("sensitivity") for s in sequences])
+                     for name, external in named.items()])
+    fig.update_layout(barmode="group", yaxis=dict(title="% of tumours found", range=[0, 100]), height=380,
+                      font=FONT, margin=dict(l=10, r=10, t=10, b=40), legend=dict(orientation="h", y=1.12))
+    return fig
 
 
 def _plain(figure: dict) -> str:
