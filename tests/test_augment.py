@@ -93,3 +93,32 @@ def test_runs_without_contrast_curves_draw_the_same_random_numbers_as_before():
     plain = augment_batch(batch, 32, AugmentConfig(), torch.Generator().manual_seed(1))
     named_off = augment_batch(batch, 32, AugmentConfig(remap_p=0.0, remap_knots=9), torch.Generator().manual_seed(1))
     assert torch.equal(plain, named_off)
+
+
+def test_inversion_flips_tissue_and_keeps_the_background_black():
+    from model.training.augment import random_inversion
+
+    batch = torch.zeros(2, 1, 8, 8)
+    batch[:, :, 2:6, 2:6] = torch.linspace(0.1, 0.9, 16).view(4, 4)
+    out = random_inversion(batch, 1.0, torch.Generator().manual_seed(0))
+    assert torch.equal(out[:, :, 0, 0], torch.zeros(2, 1))
+    assert torch.allclose(out[:, :, 2:6, 2:6], 1.0 - batch[:, :, 2:6, 2:6])
+    assert torch.equal(random_inversion(batch, 0.0, torch.Generator().manual_seed(0)), batch)
+
+
+def test_equalisation_spreads_tissue_levels_evenly_and_keeps_their_order():
+    from model.training.augment import random_equalisation
+
+    batch = torch.zeros(1, 1, 8, 8)
+    batch[0, 0, 2:6, 2:6] = (torch.linspace(0.1, 0.3, 16) ** 2).view(4, 4) + 0.05  # a dark, squeezed head
+    out = random_equalisation(batch, 1.0, torch.Generator().manual_seed(0))
+    tissue = out[0, 0, 2:6, 2:6].flatten()
+    assert torch.allclose(tissue, torch.arange(1, 17) / 16)  # one level per rank, up to white
+    assert out[0, 0, 0, 0] == 0 and torch.equal(tissue.argsort(), batch[0, 0, 2:6, 2:6].flatten().argsort())
+
+
+def test_runs_without_inversion_or_equalisation_draw_the_same_random_numbers_as_before():
+    batch = torch.rand(4, 1, 16, 16)
+    plain = augment_batch(batch, 16, AugmentConfig(), torch.Generator().manual_seed(1))
+    again = augment_batch(batch, 16, AugmentConfig(invert_p=0.0, equalise_p=0.0), torch.Generator().manual_seed(1))
+    assert torch.equal(plain, again)

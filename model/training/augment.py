@@ -37,6 +37,10 @@ class AugmentConfig:
     remap_p: float = 0.0
     remap_knots: int = 6
     remap_nonmonotonic: float = 0.5
+    # Two more contrast changes, off by default: the head's intensities inverted (a T1-like slice turns
+    # T2-like: fluid bright, white matter dark) and histogram equalisation (scanners that stretch contrast).
+    invert_p: float = 0.0
+    equalise_p: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -86,6 +90,33 @@ def random_contrast(batch: torch.Tensor, cfg: AugmentConfig, gen: torch.Generato
     return torch.where(chosen, curved, batch)
 
 
+#: Below this level a pixel is background: inversion and equalisation leave it black.
+BACKGROUND = 0.02
+
+
+def random_inversion(batch: torch.Tensor, p: float, gen: torch.Generator) -> torch.Tensor:
+    """On ``p`` of the pictures, tissue intensity ``x`` becomes ``1 - x``; the background stays black."""
+    chosen = (torch.rand(batch.shape[0], generator=gen, device=batch.device) < p).view(-1, 1, 1, 1)
+    return torch.where(chosen & (batch > BACKGROUND), 1.0 - batch, batch)
+
+
+def random_equalisation(batch: torch.Tensor, p: float, gen: torch.Generator) -> torch.Tensor:
+    """On ``p`` of the pictures, histogram equalisation of the tissue: each tissue pixel's level becomes
+    its rank among that picture's tissue pixels (the empirical CDF); the background stays black."""
+    chosen = torch.rand(batch.shape[0], generator=gen, device=batch.device) < p
+    if not bool(chosen.any()):
+        return batch
+    out = batch.clone()
+    for i in chosen.nonzero().flatten().tolist():
+        flat = out[i].view(-1)
+        tissue = flat > BACKGROUND
+        if int(tissue.sum()) > 1:
+            values = flat[tissue]
+            ranks = values.argsort().argsort().float()
+            flat[tissue] = (ranks + 1) / len(values)
+    return out
+
+
 def random_intensity(batch: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.Tensor:
     """Random contrast curves (when asked), gamma, smooth bias field, blur / low resolution and noise:
     scanner-to-scanner and sequence-to-sequence variety."""
@@ -93,6 +124,10 @@ def random_intensity(batch: torch.Tensor, cfg: AugmentConfig, gen: torch.Generat
     dev = batch.device
     if cfg.remap_p > 0:  # drawn only when asked, so older runs replay unchanged
         batch = random_contrast(batch, cfg, gen)
+    if cfg.invert_p > 0:
+        batch = random_inversion(batch, cfg.invert_p, gen)
+    if cfg.equalise_p > 0:
+        batch = random_equalisation(batch, cfg.equalise_p, gen)
     gamma = torch.exp(_uniform(n, math.log(cfg.gamma[0]), math.log(cfg.gamma[1]), gen, dev))
     out = batch.clamp(0, 1).pow(gamma.view(n, 1, 1, 1))
     if cfg.bias_field > 0:  # coil inhomogeneity: a smooth multiplicative field
