@@ -44,6 +44,16 @@ def test_the_figures_on_a_set_the_model_gets_right_except_other_tumours(tmp_path
     assert low <= report["sensitivity"]["value"] <= high and low < high
 
 
+def test_only_no_tumour_answers_the_app_would_not_call_unsure_count_as_confident(tmp_path):
+    manifest = read_manifest(write_set(tmp_path))
+    probs = perfect_probs(manifest)
+    others = [i for i, c in enumerate(manifest.classes) if c is None]
+    probs[others[:6]] = [0.15, 0.15, 0.55, 0.15]  # "no tumour", but below the app's UNSURE_BELOW
+    report = external_metrics(manifest, probs, CLASSES)
+    assert report["other_tumour_called_no_tumour"]["value"] == 1.0
+    assert report["other_tumour_called_no_tumour_confidently"]["value"] == pytest.approx(1 - 6 / len(others))
+
+
 def test_pituitary_answers_are_counted_as_naming_an_absent_class(tmp_path):
     manifest = read_manifest(write_set(tmp_path))
     report = external_metrics(manifest, perfect_probs(manifest, other_answer="pituitary"), CLASSES)

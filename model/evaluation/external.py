@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from ..classifier.checkpoint import atomic_write
+from ..classifier.explanation import UNSURE_BELOW
 from ..classifier.inference import Classifier, load_classifier
 from ..data.manifest import ManifestError, ManifestSet, read_manifest, read_split
 from ..figures import percent
@@ -62,7 +63,8 @@ def external_metrics(manifest: ManifestSet, probs: np.ndarray, classes: list[str
         ``accuracy`` (over our classes present), ``recall`` per present class, ``sensitivity`` and
         ``specificity`` (any tumour against none), ``other_tumour_called_no_tumour``,
         ``absent_class_answers`` (answers naming a class the set does not have), each also
-        ``by_sequence``; ``by_tumour_type`` (share called a tumour, and accuracy where it is ours); ``ece``.
+        ``by_sequence``; ``other_tumour_called_no_tumour_confidently`` (at or above the app's
+        ``UNSURE_BELOW``, so not shown as "unsure"); ``by_tumour_type`` (share called a tumour, and accuracy where it is ours); ``ece``.
     """
     groups = np.asarray(manifest.case_groups)
     answer = np.asarray(classes)[probs.argmax(axis=1)]
@@ -94,6 +96,9 @@ def external_metrics(manifest: ManifestSet, probs: np.ndarray, classes: list[str
                                  for t in sorted(set(types))}}
     mapped = np.flatnonzero(ours)
     labels = np.asarray([classes.index(c) for c in truth[mapped]])
+    # What the app would say outright: the Diagnose page reports an answer below UNSURE_BELOW as "unsure".
+    sure_normal = ~called_tumour & (probs.max(axis=1) >= UNSURE_BELOW)
+    report["other_tumour_called_no_tumour_confidently"] = _figure(sure_normal, is_tumour & ~ours, groups, seed)
     report["ece"] = reliability_bins(probs[mapped], labels)["ece"] if len(mapped) else None
     return report
 

@@ -71,8 +71,12 @@ def external_reading(external: dict[str, Any]) -> list[str]:
                      f"{figure_text(external['by_sequence'][weakest]['sensitivity'])} of the tumours.")
     other = external["other_tumour_called_no_tumour"]
     if other["value"] is not None:
-        lines.append(f"Tumours of kinds it was never taught (schwannoma, metastases and others) are called "
-                     f"\"no tumour\" {figure_text(other)} of the time.")
+        line = (f"Tumours of kinds it was never taught (schwannoma, metastases and others) are called "
+                f"\"no tumour\" {figure_text(other)} of the time")
+        sure = external.get("other_tumour_called_no_tumour_confidently")
+        if sure and sure.get("value") is not None:
+            line += f"; {figure_text(sure)} of the time with enough confidence not to be shown as \"unsure\""
+        lines.append(line + ".")
     if external["classes_absent"]:
         lines.append(f"The set has no {', '.join(external['classes_absent'])} images; "
                      f"{figure_text(external['absent_class_answers'])} of the answers named one anyway.")
