@@ -66,3 +66,9 @@ def test_external_calibration_logits_cover_only_our_classes(tmp_path, tiny_check
     write_split(tmp_path / "calibration.txt", read_manifest(manifest).files)
     logits, labels = external_logits(tiny_checkpoint, str(manifest), str(tmp_path / "calibration.txt"))
     assert logits.shape == (6, 4) and sorted(set(labels)) == [0, 1, 2]  # the other tumours are not scored
+
+    from model.data.manifest import ManifestError
+
+    write_split(tmp_path / "elsewhere.txt", ["glioma/not_in_the_manifest.png"])
+    with pytest.raises(ManifestError, match="none of the files"):
+        external_logits(tiny_checkpoint, str(manifest), str(tmp_path / "elsewhere.txt"))

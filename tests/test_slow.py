@@ -49,3 +49,18 @@ def test_the_committed_ct_audit_is_what_the_skull_ring_check_finds():
     found = find_ct_like(DATA)
     assert [i["image"] for i in found["images"]] == [i["image"] for i in committed["images"]]
     assert found["counts"] == committed["counts"] and found["checked"] == committed["checked"]
+
+
+EXTERNAL = REPO.parent / "shared/data/feltrin-44-dev/manifest.tsv"
+
+
+@pytest.mark.skipif(not EXTERNAL.is_file(), reason=f"external set not found at {EXTERNAL}")
+@pytest.mark.parametrize("name", ["resnet50", "mobilenet_v2", "efficientnet_b0"])
+def test_the_committed_external_figures_are_what_each_bundled_model_scores(name):
+    from model.evaluation.external import evaluate_external
+
+    committed = json.loads((REPO / f"model/weights/{name}.external.json").read_text())
+    found = evaluate_external(REPO / f"model/weights/{name}.safetensors", EXTERNAL, "validation")
+    for key in ("accuracy", "sensitivity", "specificity", "other_tumour_called_no_tumour"):
+        assert found[key]["value"] == pytest.approx(committed[key]["value"], abs=1e-9), key
+    assert found["data_fingerprint"] == committed["data_fingerprint"]

@@ -24,6 +24,7 @@ from ..classifier.checkpoint import load_checkpoint, save_checkpoint
 from ..classifier.inference import load_classifier
 from ..classifier.preprocess import uint8_to_float
 from ..data.duplicates import validation_split
+from ..data.manifest import ManifestError
 from ..data.folders import cache_dir_arg, cached_decode, index_folder, training_folder
 from ..paths import CACHE_DIR, DEFAULT_CHECKPOINT
 
@@ -88,6 +89,8 @@ def external_logits(checkpoint: Path, manifest_path: str, split: str) -> tuple[n
     clf = load_classifier(checkpoint)
     listed = Path(split) if split.endswith(".txt") else EXTERNAL_SPLITS / f"{split}.txt"
     manifest = read_manifest(manifest_path).subset(read_split(listed))
+    if not len(manifest):
+        raise ManifestError(f"none of the files in {listed} is in {manifest_path}")
     manifest = manifest.subset([f for f, c in zip(manifest.files, manifest.classes) if c in clf.classes])
     logits = [clf.model(clf.spec(chunk).contiguous(memory_format=torch.channels_last)).float()
               for chunk in manifest.image_chunks(32)]
@@ -114,7 +117,10 @@ def main(argv: list[str] | None = None) -> None:
     fitted_on = f"validation split ({len(labels)} images)"
     weights = None
     if args.external:
-        outside = external_logits(Path(args.checkpoint), args.external, args.external_split)
+        try:
+            outside = external_logits(Path(args.checkpoint), args.external, args.external_split)
+        except ManifestError as err:  # a malformed manifest or list: its message, no traceback
+            parser.exit(2, f"error: {err}\n")
         logits, labels, weights = source_balanced([(logits, labels), outside])
         fitted_on += (f" and the {args.external_split} list of {Path(args.external).parent.name} "
                       f"({len(outside[1])} images), each weighing half")
