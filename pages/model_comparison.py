@@ -98,8 +98,8 @@ if measured:
     st.markdown("The question that matters is which network still works on MRIs from other hospitals, scanners "
                 "and sequences. Each bundled model was scored on the same external validation slices, which "
                 "no model trains on, beside its Kaggle Testing accuracy.")
-    st.dataframe(models_side_by_side({name: (r.metrics, r.external) for name, r in measured.items()}),
-                 hide_index=True, width="stretch")
+    rows = models_side_by_side({name: (r.metrics, r.external, r.metadata) for name, r in measured.items()})
+    st.dataframe(rows, hide_index=True, width="stretch")
     st.plotly_chart(models_by_sequence_chart({name: r.external for name, r in measured.items()}), width="stretch")
     first = next(iter(measured.values())).external
     st.caption(f"Made by `python -m model external` on {first['n_images']} slices in {first['n_case_groups']} "

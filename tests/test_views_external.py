@@ -52,8 +52,10 @@ def test_every_bundled_model_has_its_external_result_file(name):
 
 def test_the_comparison_table_and_chart_have_a_row_and_a_bar_set_per_model():
     other = json.loads((REPO / "model/weights/mobilenet_v2.external.json").read_text())
-    rows = models_side_by_side({"ResNet50": (METRICS, EXTERNAL), "MobileNetV2": (None, other)})
+    two_sources = {"data_sources": [{"name": "brain-tumor-mri"}, {"name": "feltrin-44-dev"}]}
+    rows = models_side_by_side({"ResNet50": (METRICS, EXTERNAL, two_sources), "MobileNetV2": (None, other, {})})
     assert [r["model"] for r in rows] == ["ResNet50", "MobileNetV2"]
+    assert [r["trained on"] for r in rows] == ["Kaggle + feltrin-44-dev", "Kaggle"]
     assert rows[0]["Kaggle Testing"].startswith(percent(METRICS["accuracy"]))
     assert rows[1]["Kaggle Testing"] == "not measured"
     assert rows[1]["tumours found"] == figure_text(other["sensitivity"])

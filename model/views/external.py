@@ -96,13 +96,15 @@ def side_by_side_rows(metrics: dict[str, Any], external: dict[str, Any]) -> list
             for key in words]
 
 
-def models_side_by_side(named: dict[str, tuple[dict | None, dict]]) -> list[dict[str, str]]:
-    """The Model comparison's table: per bundled model (name → Kaggle metrics, external report), its
-    Kaggle Testing accuracy beside its figures on scans from elsewhere."""
+def models_side_by_side(named: dict[str, tuple[dict | None, dict, dict]]) -> list[dict[str, str]]:
+    """The Model comparison's table: per bundled model (name → Kaggle metrics, external report,
+    checkpoint metadata), what it was trained on and its Kaggle Testing accuracy beside its figures on
+    scans from elsewhere."""
     rows = []
-    for name, (metrics, external) in named.items():
+    for name, (metrics, external, metadata) in named.items():
         kaggle = {"value": metrics["accuracy"], "ci95": metrics.get("accuracy_ci95")} if metrics else {"value": None}
-        rows.append({"model": name, "Kaggle Testing": _plain(kaggle),
+        others = [source["name"] for source in metadata.get("data_sources", [])[1:]]
+        rows.append({"model": name, "trained on": " + ".join(["Kaggle"] + others), "Kaggle Testing": _plain(kaggle),
                      "elsewhere: right class": figure_text(external["accuracy"]),
                      "tumours found": figure_text(external["sensitivity"]),
                      "normal called normal": figure_text(external["specificity"]),
