@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["COLUMNS", "FELTRIN_LABELS", "ManifestError", "ManifestSet", "SEQUENCES", "read_manifest",
-           "read_split", "split_by_case", "write_split"]
+           "read_split", "split_by_case", "split_file", "write_split"]
 
 COLUMNS = ("file", "label", "tumour_type", "sequence", "case_group")
 SEQUENCES = ("T1", "T1C+", "T2")
@@ -164,6 +164,13 @@ def write_split(path: str | Path, files: list[str]) -> None:
     atomic_write(path, lambda tmp: Path(tmp).write_text("".join(f"{f}\n" for f in files)))
 
 
+def split_file(split: str) -> Path:
+    """A committed list's file (``training`` → ``model/splits/<set>/training.txt``), or a ``.txt`` path as it is."""
+    from ..paths import EXTERNAL_SPLITS
+
+    return Path(split) if split.endswith(".txt") else EXTERNAL_SPLITS / f"{split}.txt"
+
+
 def read_split(path: str | Path) -> list[str]:
     """A committed file list (one manifest path a line)."""
     path = Path(path)
@@ -201,3 +208,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{part}: {len(files)} images, {len(set(rows.case_groups))} case groups; "
               + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     print(f"wrote {args.out_dir}")
+
+
+if __name__ == "__main__":
+    main()

@@ -24,7 +24,7 @@ from ..classifier.checkpoint import load_checkpoint, save_checkpoint
 from ..classifier.inference import load_classifier
 from ..classifier.preprocess import uint8_to_float
 from ..data.duplicates import validation_split
-from ..data.manifest import ManifestError
+from ..data.manifest import ManifestError, read_manifest, read_split, split_file
 from ..data.folders import cache_dir_arg, cached_decode, index_folder, training_folder
 from ..paths import CACHE_DIR, DEFAULT_CHECKPOINT
 
@@ -83,11 +83,8 @@ def validation_logits(checkpoint: Path, cache_dir: str | None) -> tuple[np.ndarr
 def external_logits(checkpoint: Path, manifest_path: str, split: str) -> tuple[np.ndarray, np.ndarray]:
     """Logits and labels of the rows of our classes in an external set's committed ``split`` list
     (or a list file's path)."""
-    from ..data.manifest import read_manifest, read_split
-    from ..paths import EXTERNAL_SPLITS
-
     clf = load_classifier(checkpoint)
-    listed = Path(split) if split.endswith(".txt") else EXTERNAL_SPLITS / f"{split}.txt"
+    listed = split_file(split)
     manifest = read_manifest(manifest_path).subset(read_split(listed))
     if not len(manifest):
         raise ManifestError(f"none of the files in {listed} is in {manifest_path}")

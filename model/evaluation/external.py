@@ -23,10 +23,10 @@ import torch
 from ..classifier.checkpoint import atomic_write
 from ..classifier.explanation import UNSURE_BELOW
 from ..classifier.inference import Classifier, load_classifier
-from ..data.manifest import ManifestError, ManifestSet, read_manifest, read_split
+from ..data.manifest import ManifestError, ManifestSet, read_manifest, read_split, split_file
 from ..figures import percent
 from ..names import NO_TUMOUR
-from ..paths import DEFAULT_CHECKPOINT, EXTERNAL_DIR, EXTERNAL_SPLITS, result_file
+from ..paths import DEFAULT_CHECKPOINT, EXTERNAL_DIR, result_file
 from .calibration import reliability_bins
 from .metrics import cluster_bootstrap_ci
 
@@ -64,7 +64,8 @@ def external_metrics(manifest: ManifestSet, probs: np.ndarray, classes: list[str
         ``specificity`` (any tumour against none), ``other_tumour_called_no_tumour``,
         ``absent_class_answers`` (answers naming a class the set does not have), each also
         ``by_sequence``; ``other_tumour_called_no_tumour_confidently`` (at or above the app's
-        ``UNSURE_BELOW``, so not shown as "unsure"); ``by_tumour_type`` (share called a tumour, and accuracy where it is ours); ``ece``.
+        ``UNSURE_BELOW``, so not shown as "unsure"); ``by_tumour_type`` (share called a tumour, and
+        accuracy where it is ours); ``ece``.
     """
     groups = np.asarray(manifest.case_groups)
     answer = np.asarray(classes)[probs.argmax(axis=1)]
@@ -108,7 +109,7 @@ def evaluate_external(checkpoint: str | Path, manifest_path: str | Path, split: 
     """Load, predict and score; ``split`` names a committed file list (``None``: every row)."""
     manifest = read_manifest(manifest_path)
     if split:
-        listed = read_split(EXTERNAL_SPLITS / f"{split}.txt")
+        listed = read_split(split_file(split))
         unknown = set(listed) - set(manifest.files)
         if unknown:
             raise ManifestError(f"the {split} list names {len(unknown)} file(s) the manifest lacks, "

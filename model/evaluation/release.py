@@ -17,7 +17,7 @@ import shutil
 from pathlib import Path
 
 from ..classifier.checkpoint import atomic_write
-from ..paths import CACHE_DIR, KAGGLE_DIR, WEIGHTS_DIR
+from ..paths import CACHE_DIR, KAGGLE_DIR, WEIGHTS_DIR, result_file
 from . import calibration, evaluate, guard_fit
 
 
@@ -40,7 +40,7 @@ def combined_history(run: Path) -> list[dict]:
 
 def _earlier_history(run: Path, init_from: Path) -> list[dict]:
     """The history behind ``init_from``: a run folder's, or a released model's ``<name>.history.json``."""
-    released = init_from.with_name(init_from.name.removesuffix(".safetensors") + ".history.json")
+    released = result_file(init_from, "history")
     if released.exists():  # already the whole path to those weights, every stage numbered
         return json.loads(released.read_text())
     base = init_from.parent

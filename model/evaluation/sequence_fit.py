@@ -17,9 +17,9 @@ import numpy as np
 from ..classifier.checkpoint import atomic_write
 from ..classifier.inference import Classifier, load_classifier
 from ..classifier.sequence import SequenceModel
-from ..data.manifest import SEQUENCES, ManifestError, ManifestSet, read_manifest, read_split
+from ..data.manifest import SEQUENCES, ManifestError, ManifestSet, read_manifest, read_split, split_file
 from ..figures import percent
-from ..paths import DEFAULT_CHECKPOINT, EXTERNAL_DIR, EXTERNAL_SPLITS, result_file
+from ..paths import DEFAULT_CHECKPOINT, EXTERNAL_DIR, result_file
 from .metrics import cluster_bootstrap_ci
 
 __all__ = ["features_of", "fit_sequence_model", "main"]
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         manifest = read_manifest(args.manifest)
-        parts = {p: manifest.subset(read_split(EXTERNAL_SPLITS / f"{p}.txt")) for p in ("training", "validation")}
+        parts = {p: manifest.subset(read_split(split_file(p))) for p in ("training", "validation")}
     except ManifestError as err:
         parser.exit(2, f"error: {err}\n")
     model = fit_sequence_model(load_classifier(args.checkpoint), parts["training"], parts["validation"])

@@ -14,9 +14,8 @@ import torch
 
 from ..classifier.preprocess import PreprocessSpec
 from ..data.folders import ImageFolderIndex, file_md5, cached_decode
-from ..data.manifest import ManifestSet, read_manifest, read_split
+from ..data.manifest import ManifestSet, read_manifest, read_split, split_file
 from ..names import NO_TUMOUR
-from ..paths import EXTERNAL_SPLITS
 from .losses import OTHER_TUMOUR
 
 __all__ = ["ExternalPart", "NOT_FOR_TRAINING", "OTHER_TUMOUR_CHOICES", "combined_fingerprint", "load_external_part",
@@ -60,7 +59,7 @@ def load_external_part(manifest_path: str | Path, split: str, classes: list[str]
         raise ValueError(f"other_tumour must be one of {OTHER_TUMOUR_CHOICES}, not {other_tumour!r}")
     if other_tumour == "not_normal" and NO_TUMOUR not in classes:
         raise ValueError(f"other_tumour=not_normal needs a {NO_TUMOUR!r} class to train against")
-    listed = Path(split) if split.endswith(".txt") else EXTERNAL_SPLITS / f"{split}.txt"
+    listed = split_file(split)
     if listed.stem in NOT_FOR_TRAINING:
         raise ValueError(f"the external {listed.stem} part judges or calibrates models: training never reads it")
     manifest = read_manifest(manifest_path)

@@ -28,14 +28,14 @@ from ..classifier.factory import count_parameters, create_model, to_channels_las
 from ..classifier.preprocess import PreprocessSpec, uint8_to_float
 from ..data.ct_slices import flagged_names
 from ..data.duplicates import validation_split
-from ..names import NO_TUMOUR
 from ..data.folders import cache_dir_arg, cached_decode, drop_listed, index_folder, training_folder
+from ..data.manifest import ManifestError
+from ..names import NO_TUMOUR
 from .augment import AugmentConfig, augment_batch, augment_settings
 from .config import TrainConfig, add_config_flags
 from .distill import Teacher
 from .losses import answered_right, tumour_aware_loss
 from .resume import resume
-from ..data.manifest import ManifestError
 from .sources import combined_fingerprint, load_external_part, sampling_weights
 
 
