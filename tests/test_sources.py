@@ -35,6 +35,15 @@ def test_the_draw_gives_each_source_its_share_and_balances_classes_within_it():
     assert weights[98:].sum().item() == pytest.approx(weights[90:98].sum().item())  # even a class of two
 
 
+def test_an_external_class_weight_draws_that_class_more_often_within_its_source_only():
+    source = torch.tensor([0] * 90 + [1] * 10)
+    labels = torch.tensor([0] * 60 + [2] * 30 + [0] * 8 + [2] * 2)
+    weights = sampling_weights(source, labels, external_share=0.3, external_class_weight={2: 2.0})
+    assert weights[source == 1].sum().item() == pytest.approx(0.3)
+    assert weights[98:].sum().item() == pytest.approx(2 * weights[90:98].sum().item())  # normals twice as often
+    assert weights[:60].sum().item() == pytest.approx(weights[60:90].sum().item())  # Kaggle's draw unchanged
+
+
 def test_the_external_validation_list_is_never_read_for_training(external):
     manifest, lists = external
     with pytest.raises(ValueError, match="never reads it"):

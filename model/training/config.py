@@ -46,6 +46,10 @@ class TrainConfig:
     external: str | None = None
     external_split: str = "training"
     external_share: float = 0.3
+    # Within the external draw, its no-tumour slices this many times as often as each other class: the
+    # external set has few normals, and a network that sees mostly abnormal slices of it learns to call
+    # its normals abnormal.
+    external_normal_weight: float = 1.0
     # Tumour types we have no class for: leave_out, or not_normal (trained as "any class but no tumour").
     other_tumour: str = "leave_out"
     # Knowledge distillation (model.training.distill): teacher checkpoints, the soft term's share and temperature.

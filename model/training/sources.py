@@ -76,16 +76,19 @@ def load_external_part(manifest_path: str | Path, split: str, classes: list[str]
     return ExternalPart(cached_decode(index, spec, cache_dir), torch.from_numpy(index.labels), record)
 
 
-def sampling_weights(source: torch.Tensor, labels: torch.Tensor, external_share: float) -> torch.Tensor:
+def sampling_weights(source: torch.Tensor, labels: torch.Tensor, external_share: float,
+                     external_class_weight: dict[int, float] | None = None) -> torch.Tensor:
     """Per-image weights for drawing an epoch: ``external_share`` of the draws from source 1, the rest
-    from source 0, and within each source every class present equally often."""
+    from source 0, and within each source every class present equally often, except that in source 1
+    a class named in ``external_class_weight`` is drawn that many times as often as the others."""
     weights = torch.zeros(len(labels), dtype=torch.float64)
     for value, share in ((0, 1.0 - external_share), (1, external_share)):
         in_source = source == value
-        classes = labels[in_source].unique()
+        classes = labels[in_source].unique().tolist()
+        boost = {c: (external_class_weight or {}).get(c, 1.0) if value == 1 else 1.0 for c in classes}
         for c in classes:
             cell = in_source & (labels == c)
-            weights[cell] = share / len(classes) / int(cell.sum())
+            weights[cell] = share * boost[c] / sum(boost.values()) / int(cell.sum())
     return weights
 
 

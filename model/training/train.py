@@ -89,7 +89,9 @@ def epoch_order(data: TrainData, cfg: TrainConfig, gen: torch.Generator) -> torc
     (``external_share`` from the external set, classes balanced within each source)."""
     if data.train_source is None:
         return torch.randperm(len(data.train_x), generator=gen)
-    weights = sampling_weights(data.train_source, data.train_y, cfg.external_share)
+    normal = data.classes.index(NO_TUMOUR) if NO_TUMOUR in data.classes else None
+    weights = sampling_weights(data.train_source, data.train_y, cfg.external_share,
+                               {normal: cfg.external_normal_weight} if normal is not None else None)
     return torch.multinomial(weights, len(data.train_x), replacement=True, generator=gen)
 
 
