@@ -158,3 +158,21 @@ def test_exclude_leaves_listed_images_out_of_training_but_keeps_validation(tiny_
     assert len(full.train_x) - len(cut.train_x) == on_train_side > 0
     assert cut.fingerprint != full.fingerprint
     assert parse_args(["--exclude", str(report)]).exclude == str(report)
+
+
+def test_a_run_fine_tuned_from_a_bundled_comparison_network_carries_the_comparison_epochs(tmp_path, monkeypatch):
+    import model.evaluation.release as release
+    weights, run_dir = tmp_path / "weights", tmp_path / "run"
+    (weights / "comparison").mkdir(parents=True)
+    run_dir.mkdir()
+    (weights / "comparison" / "mobilenet_v2.json").write_text(json.dumps(
+        {"input_size": 128, "training": {"history": [{"epoch": 1, "seconds": 5.0}, {"epoch": 2, "seconds": 6.0}]}}))
+    (run_dir / "config.json").write_text(json.dumps({"input_size": 160,
+                                                      "init_from": str(weights / "mobilenet_v2.safetensors")}))
+    (run_dir / "history.json").write_text(json.dumps([{"epoch": 1, "seconds": 7.0}]))
+    monkeypatch.setattr(release, "WEIGHTS_DIR", weights)
+    monkeypatch.setattr(release, "COMPARISON_DIR", weights / "comparison")
+    assert [(h["epoch"], h["input_size"]) for h in combined_history(run_dir)] == [(1, 128), (2, 128), (3, 160)]
+    (weights / "comparison" / "mobilenet_v2.json").unlink()
+    with pytest.raises(FileNotFoundError, match="mobilenet_v2"):
+        combined_history(run_dir)

@@ -17,7 +17,7 @@ import shutil
 from pathlib import Path
 
 from ..classifier.checkpoint import atomic_write
-from ..paths import CACHE_DIR, KAGGLE_DIR, WEIGHTS_DIR, result_file
+from ..paths import CACHE_DIR, COMPARISON_DIR, KAGGLE_DIR, WEIGHTS_DIR, result_file
 from . import calibration, evaluate, guard_fit
 
 
@@ -39,15 +39,21 @@ def combined_history(run: Path) -> list[dict]:
 
 
 def _earlier_history(run: Path, init_from: Path) -> list[dict]:
-    """The history behind ``init_from``: a run folder's, or a released model's ``<name>.history.json``."""
+    """The history behind ``init_from``: a released model's ``<name>.history.json``, a run folder's, or
+    for a bundled comparison network the epochs in its comparison result file."""
     released = result_file(init_from, "history")
     if released.exists():  # already the whole path to those weights, every stage numbered
         return json.loads(released.read_text())
     base = init_from.parent
-    if not (base / "history.json").exists():
-        raise FileNotFoundError(f"{run} was fine-tuned from {init_from}, but neither {released} nor "
-                                f"{base / 'history.json'} exists")
-    return combined_history(base)
+    if (base / "history.json").exists():
+        return combined_history(base)
+    compared = COMPARISON_DIR / f"{init_from.stem}.json"
+    if init_from.parent.resolve() == WEIGHTS_DIR.resolve() and compared.exists():
+        # The bundled smaller networks are the comparison runs: their epochs live in its result file.
+        result = json.loads(compared.read_text())
+        return [{**h, "input_size": h.get("input_size", result["input_size"])} for h in result["training"]["history"]]
+    raise FileNotFoundError(f"{run} was fine-tuned from {init_from}, but none of {released}, "
+                            f"{base / 'history.json'} or {compared} exists")
 
 
 def release(run: Path, name: str, data: Path, cache_dir: str, weights_dir: Path = WEIGHTS_DIR,
