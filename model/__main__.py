@@ -22,6 +22,7 @@ COMMANDS = {
     "sequence-fit": ("model.evaluation.sequence_fit", "fit and measure the T1 / T1C+ / T2 estimate on the external set"),
     "stress": ("model.evaluation.stress", "re-test under simulated scanner and framing shifts"),
     "explain-check": ("model.evaluation.explain_check", "measure how far the heat maps can be trusted"),
+    "localise": ("model.evaluation.localisation", "score the heat maps against hand-drawn tumour outlines"),
     "release": ("model.evaluation.release", "turn a finished run into a bundled model with its result files"),
     "compare": ("model.comparison.run", "train and test several backbones under one protocol"),
 }

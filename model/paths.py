@@ -11,7 +11,7 @@ from pathlib import Path
 __all__ = [
     "ASSETS_DIR", "AUDIT_REPORT", "CACHE_DIR", "COMPARISON_DIR", "COMPARISON_DIR_ENV", "CT_LIKE_DIR",
     "CT_LIKE_REPORT", "DATA_ENV", "DATA_ROOT", "DEFAULT_CHECKPOINT", "DUPLICATES_DIR", "EXTERNAL_DIR",
-    "EXTERNAL_SPLITS", "KAGGLE_DIR",
+    "EXTERNAL_SPLITS", "KAGGLE_DIR", "KAGGLE_MASKS_DIR",
     "KAGGLE_TESTING", "MISTAKES_DIR", "REPO_ROOT", "RUNS_DIR", "SAMPLES_DIR", "STRESS_REPORT", "WEIGHTS_DIR",
     "comparison_dir", "result_file",
 ]
@@ -40,6 +40,8 @@ DATA_ENV = "BRAIN_MRI_DATA"
 DATA_ROOT = Path(os.environ.get(DATA_ENV) or REPO_ROOT.parent / "shared" / "data")
 KAGGLE_DIR = DATA_ROOT / "brain-tumor-mri"
 KAGGLE_TESTING = KAGGLE_DIR / "Testing"
+#: Hand-drawn tumour outlines for most Kaggle tumour images (from Figshare; its README and manifest.csv).
+KAGGLE_MASKS_DIR = DATA_ROOT / "brain-tumor-mri-masks"
 #: Scans from other sources (a manifest-described set) and its committed case-grouped split.
 EXTERNAL_DIR = DATA_ROOT / "feltrin-44-dev"
 EXTERNAL_SPLITS = PACKAGE_DIR / "splits" / "feltrin-44-dev"

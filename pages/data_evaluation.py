@@ -8,6 +8,7 @@ from model.paths import DUPLICATES_DIR
 from model.views.catalog import bundled_samples, ct_like_findings, model_report, named_mistakes
 from model.views.charts import class_balance, full_versus_clean, reliability_diagram
 from model.views.external import by_sequence_chart, by_tumour_type_chart, external_reading
+from model.views.leak import figshare_conflicts, mirror_check, mirror_leak_chart, pair_kind
 from model.views.robustness import load_stress_report, robustness_heatmap, robustness_summary
 from pages import follow_app_navigation
 
@@ -44,8 +45,29 @@ if audit:
         left, right, info = st.columns([1, 1, 2])
         left.image(str(DUPLICATES_DIR / pair["a_thumbnail"]), caption=pair["a"])
         right.image(str(DUPLICATES_DIR / pair["b_thumbnail"]), caption=pair["b"])
-        info.markdown(f"**{pair['kind']} duplicate**  \nhash distance {pair['hash_distance']} of 64 bits, "
+        info.markdown(f"**{pair_kind(pair)}**  \nhash distance {pair['hash_distance']} of 64 bits, "
                       f"pixel correlation {fixed(pair['correlation'], 3)}")
+
+    mirrored = mirror_check(audit)
+    if mirrored is None:
+        st.info("This audit predates the check for mirrored and turned copies; "
+                "`python -m model audit` makes one with it.")
+    else:
+        st.markdown(
+            f"Many slices are stored twice, once flipped left-right, and a perceptual hash of a mirrored slice "
+            f"looks nothing like the original's. Hashing every image mirrored and turned by quarters as well "
+            f"finds **{mirrored['pairs_mirrored']:,}** mirrored and **{mirrored['pairs_turned']:,}** turned pairs. "
+            f"Of the {mirrored['testing']:,} Testing images, {mirrored['twin as is']:,} have a twin as is, "
+            f"**{mirrored['mirrored copy']:,}** more a mirrored copy and {mirrored['turned copy']:,} a turned one "
+            f"in Training: the clean subset shrinks from {mirrored['clean_before']:,} to "
+            f"**{mirrored['clean']:,}** images.")
+        st.plotly_chart(mirror_leak_chart(audit), width="stretch")
+    conflicts = figshare_conflicts(audit)
+    if conflicts is not None:
+        lines, note = conflicts
+        st.markdown("**Labels that disagree with the source.** Most tumour slices come from the Figshare set, "
+                    "whose own labels differ from the Kaggle folder for these images:\n\n"
+                    + "\n".join(f"- {line}" for line in lines) if lines else f"Figshare labels: {note}.")
 
 ct = ct_like_findings(report)
 if ct:

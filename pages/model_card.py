@@ -6,6 +6,7 @@ from model.names import DISPLAY_NAMES
 from model.views.catalog import heat_map_rows, model_report
 from model.views.charts import confusion_matrix_heatmap, training_curves
 from model.views.external import side_by_side_rows
+from model.views.localisation import localisation_rows, localisation_summary, read_localisation
 from pages import follow_app_navigation
 
 follow_app_navigation()
@@ -82,6 +83,19 @@ if explain:
         "head whatever the weights, so the closer to 0, the more the map shows what the network learned. The map "
         "for the **runner-up class** should differ from the map for the answer too; if it did not, the map would "
         "show where the network looked, not why it chose.")
+
+st.subheader("Does the heat map point at the tumour?")
+localisation = read_localisation()
+if localisation:
+    st.markdown(localisation_summary(localisation))
+    st.table(localisation_rows(localisation))
+    st.caption("The outlines are the Figshare set's hand-drawn tumour masks, matched to the Kaggle slices they "
+               "came from; no-tumour slices have none. Each map is the one the app shows, for the model's answer, "
+               "placed back on the slice; intervals are bootstrap 95%. A high figure says the map falls on the "
+               "tumour, not that the network relies on it: that is what the ROAD check above measures.")
+else:
+    st.info("Whether the heat map falls on the tumour has not been measured for this model yet "
+            "(`python -m model localise` writes the figures).")
 
 with st.expander("Training configuration and preprocessing"):
     st.json({"preprocess": meta["preprocess"], "train_config": meta.get("train_config", {}),

@@ -1,9 +1,10 @@
 import json
 
 import numpy as np
+import pytest
 from PIL import Image, ImageFilter
 
-from model.data.audit import audit, main
+from model.data.audit import audit, main, save_examples
 
 from .conftest import CLASSES, write_dataset, write_distinct_dataset
 
@@ -33,8 +34,80 @@ def test_audit_finds_planted_exact_and_near_duplicates(tmp_path):
 def test_different_images_are_not_merged(tmp_path):
     write_distinct_dataset(tmp_path / "Training", per_class=4, seed=1)
     write_distinct_dataset(tmp_path / "Testing", per_class=4, seed=2)
-    report = audit(tmp_path)
+    report = audit(tmp_path, masks_manifest=tmp_path / "no-manifest.csv")
     assert report["pairs"] == {"exact": 0, "near": 0} and report["clusters"] == []
+    # nor mirrored or turned: no two different pictures become one
+    assert set(report["transformed_pairs"].values()) == {0} and report["clusters_with_transforms"] == []
+    assert report["clean_testing_images"] == report["clean_testing_images_before_mirror_check"] == 16
+
+
+def plant_transformed_copies(root) -> dict[str, str]:
+    """A mirrored (and re-saved as JPEG) and a quarter-turned copy of two Training images in Testing;
+    returns each copy's name → the Training image it came from."""
+    write_distinct_dataset(root / "Training", per_class=3, seed=0)
+    write_distinct_dataset(root / "Testing", per_class=2, seed=5)
+    with Image.open(root / "Training/meningioma/meningioma_000.png") as original:
+        original.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(root / "Testing/meningioma/mirrored.jpg", quality=90)
+    with Image.open(root / "Training/glioma/glioma_001.png") as original:
+        original.transpose(Image.Transpose.ROTATE_90).save(root / "Testing/glioma/turned.png")
+    return {"Testing/meningioma/mirrored.jpg": "Training/meningioma/meningioma_000.png",
+            "Testing/glioma/turned.png": "Training/glioma/glioma_001.png"}
+
+
+def test_audit_finds_a_mirrored_and_a_turned_copy_across_the_splits(tmp_path):
+    planted = plant_transformed_copies(tmp_path)
+    report = audit(tmp_path, masks_manifest=tmp_path / "no-manifest.csv")
+    # the hash of the picture as it is misses both
+    assert report["pairs"] == {"exact": 0, "near": 0} and report["testing_with_training_duplicate"] == 0
+    found = {(p["a"], p["b"]): p["transform"] for p in report["transformed_pair_list"]}
+    assert found == {(planted["Testing/meningioma/mirrored.jpg"], "Testing/meningioma/mirrored.jpg"): "mirrored",
+                     (planted["Testing/glioma/turned.png"], "Testing/glioma/turned.png"): "rot90"}
+    assert report["transformed_pairs"] == {**dict.fromkeys(report["transformed_pairs"], 0), "mirrored": 1, "rot90": 1}
+    assert report["testing_leaked_by_transform"] == {
+        **dict.fromkeys(report["testing_leaked_by_transform"], 0), "mirrored": 1, "rot90": 1}
+    assert report["testing_leaked_by_transform_per_class"] == {"glioma": {"rot90": 1}, "meningioma": {"mirrored": 1}}
+    assert {(leak["image"], leak["training"]) for leak in report["testing_leaked_through_transform"]} == set(planted.items())
+    assert sorted(map(sorted, report["clusters_with_transforms"])) == sorted(sorted(p) for p in planted.items())
+
+
+def test_the_clean_subset_leaves_out_transformed_copies_and_keeps_the_earlier_one(tmp_path):
+    planted = plant_transformed_copies(tmp_path)
+    report = audit(tmp_path, masks_manifest=tmp_path / "no-manifest.csv")
+    assert not set(planted) & set(report["clean_testing"])
+    assert set(planted) <= set(report["clean_testing_before_mirror_check"])
+    assert report["testing_with_training_counterpart"] == 2
+    assert report["clean_testing_images"] == len(report["clean_testing"]) == report["testing_images"] - 2
+    assert report["clean_testing_images_before_mirror_check"] == report["testing_images"]
+    # the same copies, looked for as is only: the earlier audit, which keeps them "clean"
+    plain = audit(tmp_path, transforms=(), masks_manifest=tmp_path / "no-manifest.csv")
+    assert set(planted) <= set(plain["clean_testing"]) and plain["transformed_pair_list"] == []
+
+
+def test_a_mirrored_example_pair_is_saved_beside_the_others(tmp_path):
+    plant_transformed_copies(tmp_path)
+    report = audit(tmp_path, masks_manifest=tmp_path / "no-manifest.csv")
+    chosen = save_examples(report, tmp_path, tmp_path / "examples")
+    assert [p["transform"] for p in chosen] == ["mirrored"]  # no exact or near pair was planted
+    assert (tmp_path / "examples" / chosen[0]["b_thumbnail"]).exists()
+
+
+def test_the_report_lists_figshare_label_conflicts_and_stops_on_a_malformed_manifest(tmp_path, capsys):
+    write_distinct_dataset(tmp_path / "Training", per_class=1, seed=0)
+    write_distinct_dataset(tmp_path / "Testing", per_class=1, seed=1)
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("image,mask,figshare_index,mirrored,figshare_label,label_conflict\n"
+                        "Training/pituitary/pituitary_000.png,m.png,16,0,meningioma,1\n"
+                        "Testing/glioma/glioma_000.png,g.png,3,1,glioma,0\n")
+    report = audit(tmp_path, masks_manifest=manifest)
+    assert report["figshare_label_conflicts"]["images"] == [
+        {"image": "Training/pituitary/pituitary_000.png", "kaggle_label": "pituitary", "figshare_label": "meningioma"}]
+    absent = audit(tmp_path, masks_manifest=tmp_path / "elsewhere.csv")["figshare_label_conflicts"]
+    assert absent["images"] == [] and not absent["found"] and "no masks manifest" in absent["note"]
+    manifest.write_text("image,mask,figshare_label\nTesting/glioma/glioma_000.png,g.png,glioma\n")
+    with pytest.raises(SystemExit) as stopped:
+        main(["--data", str(tmp_path), "--out", str(tmp_path / "audit.json"), "--masks-manifest", str(manifest)])
+    assert stopped.value.code == 2 and "lacks the column(s)" in capsys.readouterr().err
+    assert not (tmp_path / "audit.json").exists()
 
 
 def test_cli_writes_the_report(tmp_path, capsys):
@@ -95,3 +168,31 @@ def test_near_duplicate_groups_are_hashed_once_per_data_fingerprint(tmp_path, mo
     duplicates.near_duplicate_groups(index_folder(data), cache_dir=tmp_path / "cache")  # other data: hashed anew
     assert len(passes) == 2
     assert [p.name for p in (tmp_path / "cache").iterdir() if p.suffix == ".tmp"] == []
+
+
+def test_near_grouping_is_unchanged_and_near_plus_mirror_joins_mirrored_copies(tmp_path):
+    """Runs so far split with group_by="near", and resume replays them: mirrored copies stay apart there."""
+    from model.data.duplicates import near_duplicate_groups, validation_split
+    from model.data.folders import index_folder
+
+    write_distinct_dataset(tmp_path, per_class=8, seed=3)
+    originals = sorted((tmp_path / "pituitary").glob("*.png"))[:3]
+    for i, original in enumerate(originals):
+        with Image.open(original) as im:
+            im.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(tmp_path / "pituitary" / f"mirrored_{i}.png")
+    index = index_folder(tmp_path)
+    names = [p.name for p in index.paths]
+    near = near_duplicate_groups(index, cache_dir=tmp_path / "cache")
+    assert len(set(near)) == len(index)
+    mirror = near_duplicate_groups(index, cache_dir=tmp_path / "cache", with_transforms=True)
+    assert len(set(mirror)) == len(index) - len(originals)  # and no two different pictures merged
+    for i, original in enumerate(originals):
+        assert mirror[names.index(original.name)] == mirror[names.index(f"mirrored_{i}.png")]
+    assert len(list((tmp_path / "cache").glob("near-groups-*.npy"))) == 2  # one cache file per grouping
+    for seed in range(3):
+        train, val = validation_split(index, 0.25, seed, group_by="near+mirror", cache_dir=tmp_path / "cache")
+        assert not set(mirror[val]) & set(mirror[train])
+        assert [a.tolist() for a in validation_split(index, 0.25, seed, cache_dir=tmp_path / "cache")] == \
+               [a.tolist() for a in validation_split(index, 0.25, seed, group_by="near")]
+    with pytest.raises(ValueError, match="near\\+mirror"):
+        validation_split(index, 0.25, 0, group_by="mirror")

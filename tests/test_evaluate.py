@@ -84,3 +84,21 @@ def test_mistake_thumbnails_match_the_metrics_and_replace_older_ones(tiny_datase
     assert first["thumbnail"] == first["image"].replace("/", "_").replace(".png", ".jpg")
     with Image.open(thumbs / first["thumbnail"]) as im:
         assert im.mode == "L" and max(im.size) <= 160
+
+
+def test_an_audit_with_the_mirror_check_gives_the_clean_figures_both_ways(tiny_checkpoint, tmp_path):
+    from model.data.audit import audit as run_audit
+    from model.evaluation.evaluate import CLEAN_BEFORE_MIRROR_CHECK, evaluate
+
+    write_distinct_dataset(tmp_path / "Training", per_class=3, seed=0)
+    write_distinct_dataset(tmp_path / "Testing", per_class=3, seed=1)
+    with Image.open(tmp_path / "Training/glioma/glioma_001.png") as original:  # a mirrored copy leaks
+        original.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(tmp_path / "Testing/glioma/mirrored.png")
+    report = run_audit(tmp_path, masks_manifest=tmp_path / "no-manifest.csv")
+    path = tmp_path / "audit.json"
+    path.write_text(json.dumps(report))
+    metrics = evaluate(tiny_checkpoint, tmp_path / "Testing", audit=path)
+    assert metrics["clean"]["n_images"] == 12 and metrics["clean_before_mirror_check"]["n_images"] == 13
+    del report[CLEAN_BEFORE_MIRROR_CHECK]  # an audit made before the mirror check: one clean section only
+    path.write_text(json.dumps(report))
+    assert "clean_before_mirror_check" not in evaluate(tiny_checkpoint, tmp_path / "Testing", audit=path)

@@ -2,4 +2,4 @@
 
 Import the modules themselves (``from model.data.audit import …``): this file loads none of them.
 """
-__all__ = ["audit", "ct_slices", "duplicates", "folders", "thumbnails"]
+__all__ = ["audit", "ct_slices", "duplicates", "folders", "outlines", "thumbnails", "transforms"]

@@ -2,4 +2,4 @@
 
 Import the modules themselves (``from model.evaluation.calibration import …``): this file loads none of them.
 """
-__all__ = ["calibration", "evaluate", "explain_check", "guard_fit", "latency", "metrics", "release", "selection", "shifts", "stress"]
+__all__ = ["calibration", "evaluate", "explain_check", "guard_fit", "latency", "localisation", "metrics", "release", "selection", "shifts", "stress"]

@@ -48,20 +48,31 @@ def predict_folder(clf: Classifier, data: str | Path,
     return index, np.concatenate(chunks), timing
 
 
+#: The audit's key for the clean subset of reports made before it checked mirrored and turned copies.
+CLEAN_BEFORE_MIRROR_CHECK = "clean_testing_before_mirror_check"
+
+
+def _report(labels: np.ndarray, probs: np.ndarray, classes: list[str]) -> dict:
+    out = classification_metrics(labels, probs, classes)
+    out.update(headline_with_ci(labels, probs, len(classes)))
+    out["reliability"] = reliability_bins(probs, labels)
+    out["ece"] = out["reliability"]["ece"]
+    return out
+
+
+def subset_report(labels: np.ndarray, probs: np.ndarray, names: list[str], classes: list[str],
+                  keep_names: set[str]) -> dict:
+    """Metrics (with bootstrap CIs) on the images named in ``keep_names``; ``{"n_images": 0}`` for none."""
+    keep = np.array([n in keep_names for n in names])
+    return _report(labels[keep], probs[keep], classes) if keep.any() else {"n_images": 0}
+
+
 def full_and_clean(labels: np.ndarray, probs: np.ndarray, names: list[str], classes: list[str],
                    clean_names: set[str] | None) -> dict:
     """Metrics (with bootstrap CIs) on every image, and on the audit's clean subset when given."""
-    def report(y: np.ndarray, p: np.ndarray) -> dict:
-        out = classification_metrics(y, p, classes)
-        out.update(headline_with_ci(y, p, len(classes)))
-        out["reliability"] = reliability_bins(p, y)
-        out["ece"] = out["reliability"]["ece"]
-        return out
-
-    metrics = report(labels, probs)
+    metrics = _report(labels, probs, classes)
     if clean_names is not None:
-        keep = np.array([n in clean_names for n in names])
-        metrics["clean"] = report(labels[keep], probs[keep]) if keep.any() else {"n_images": 0}
+        metrics["clean"] = subset_report(labels, probs, names, classes, clean_names)
     return metrics
 
 
@@ -96,17 +107,23 @@ def save_mistake_thumbnails(rows: list[dict], data: str | Path, out_dir: str | P
         row["thumbnail"] = name  # class_file.jpg
 
 
-def load_clean_names(audit_path: str | Path | None, fingerprint: str) -> set[str] | None:
+def load_clean_names(audit_path: str | Path | None, fingerprint: str, key: str = "clean_testing") -> set[str] | None:
     """``class/file`` names of the Testing images the audit found no Training duplicate for.
 
-    ``None`` when there is no audit, or it was made on other data than ``fingerprint``.
+    Args:
+        key: the audit's list to read: ``clean_testing`` (no counterpart as is, mirrored or turned)
+            or :data:`CLEAN_BEFORE_MIRROR_CHECK` (no exact or near twin, as audits before the mirror
+            check defined it).
+
+    Returns:
+        ``None`` when there is no audit, it was made on other data than ``fingerprint``, or it lacks ``key``.
     """
     if not audit_path or not Path(audit_path).exists():
         return None
     report = json.loads(Path(audit_path).read_text())
-    if report.get("testing_fingerprint") != fingerprint:
+    if report.get("testing_fingerprint") != fingerprint or key not in report:
         return None
-    return {name.split("/", 1)[1] for name in report["clean_testing"]}
+    return {name.split("/", 1)[1] for name in report[key]}
 
 
 def evaluate(checkpoint: str | Path, data: str | Path, batch_size: int = 64,
@@ -115,13 +132,18 @@ def evaluate(checkpoint: str | Path, data: str | Path, batch_size: int = 64,
 
     Args:
         audit: an audit JSON from ``python -m model.data.audit``; adds a ``clean`` section
-            computed on the Testing images with no duplicate in Training.
+            computed on the Testing images with no duplicate in Training, and, from an audit that
+            checked mirrored copies, ``clean_before_mirror_check`` on the earlier, larger subset,
+            so the figures can be reported both ways.
     """
     clf = load_classifier(checkpoint)
     index, probs, timing = predict_folder(clf, data, batch_size)
     names = index.names
     clean_names = load_clean_names(audit, index.fingerprint())
     metrics = full_and_clean(index.labels, probs, names, clf.classes, clean_names)
+    earlier = load_clean_names(audit, index.fingerprint(), CLEAN_BEFORE_MIRROR_CHECK)
+    if earlier is not None:
+        metrics["clean_before_mirror_check"] = subset_report(index.labels, probs, names, clf.classes, earlier)
     metrics["misclassified"] = misclassified(index.labels, probs, names, clf.classes, clean_names)
     metrics["roc_curves"] = roc_curve_points(index.labels, probs, clf.classes)
     metrics.update(timing)
@@ -172,6 +194,9 @@ def main(argv: list[str] | None = None) -> None:
         c = metrics["clean"]
         print(f"clean subset (no duplicate in Training): accuracy {_with_ci(c, 'accuracy')}  "
               f"macro-F1 {_with_ci(c, 'macro_f1')}  n={c['n_images']}")
+    if metrics.get("clean_before_mirror_check", {}).get("n_images"):
+        c = metrics["clean_before_mirror_check"]
+        print(f"clean subset before the mirror check: accuracy {_with_ci(c, 'accuracy')}  n={c['n_images']}")
     wrong = metrics["misclassified"]
     print(f"misclassified: {len(wrong)}" + (f" ({sum(bool(w['clean']) for w in wrong)} of them clean)"
                                             if "clean" in metrics else ""))

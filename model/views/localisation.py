@@ -1,0 +1,69 @@
+"""Does the heat map point at the tumour? The localisation result file (``python -m model localise``,
+:mod:`model.evaluation.localisation`) in the Model card's words and table."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..figures import fixed, percent, percent_range
+from ..names import class_name
+from ..paths import DEFAULT_CHECKPOINT, result_file
+
+__all__ = ["REPORT_FILE", "localisation_rows", "localisation_summary", "read_localisation"]
+
+#: The bundled model's result file; read at call time, so a test can point it elsewhere.
+REPORT_FILE = result_file(DEFAULT_CHECKPOINT, "localisation")
+
+
+def read_localisation(path: str | Path | None = None) -> dict[str, Any] | None:
+    """The localisation report (default :data:`REPORT_FILE`), or ``None`` when it has not been measured."""
+    path = Path(path) if path is not None else REPORT_FILE
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _with_interval(summary: dict, as_percent: bool) -> str:
+    value = percent(summary["mean"], 0) if as_percent else fixed(summary["mean"], 2)
+    if not summary.get("ci95"):
+        return value
+    low, high = summary["ci95"]
+    return f"{value} ({percent_range(low, high, 0) if as_percent else f'{fixed(low, 2)}–{fixed(high, 2)}'})"
+
+
+def localisation_rows(report: dict[str, Any]) -> list[dict[str, str]]:
+    """One row per heat map and baseline: its overall figures with their 95% intervals, and the
+    pointing game per tumour class."""
+    rows = []
+    for name, summary in report["maps"].items():
+        overall = summary["overall"]
+        by_class = ", ".join(f"{class_name(c).lower()} {percent(s['pointing_game']['mean'], 0)}"
+                             for c, s in summary["per_class"].items())
+        rows.append({"map": name, "images": str(overall["n"]),
+                     "peak on the tumour": _with_interval(overall["pointing_game"], True),
+                     "heat inside the outline": _with_interval(overall["energy_inside"], True),
+                     "pixel AUC": _with_interval(overall["auc"], False), "peak on the tumour, by class": by_class})
+    return rows
+
+
+def localisation_summary(report: dict[str, Any]) -> str:
+    """The figures in plain words: how often each heat map's peak falls on the tumour and how much of
+    its heat lies inside the outline, beside the centre blob, and whether the bars are met."""
+    maps, methods = report["maps"], report["methods"]
+    centre = maps[report["baselines"][0]]["overall"]
+    n = maps[methods[0]]["overall"]["n"]
+    found = "; ".join(f"{name}'s peak fell on the tumour in {percent(overall['pointing_game']['mean'], 0)} of them, "
+                      f"with {percent(overall['energy_inside']['mean'], 0)} of its heat inside the outline"
+                      for name, overall in ((m, maps[m]["overall"]) for m in methods))
+    bars = report["bars"]
+    verdicts = []
+    for name in methods:
+        check = bars["checks"][name]
+        missed = sorted({class_name(c).lower() for part in ("pointing_game_at_least_0.80", "energy_at_least_3x_centre")
+                         for c, ok in check[part].items() if not ok})
+        verdicts.append(f"{name} **clears them**" if check["met"] else f"{name} misses them ({', '.join(missed)})")
+    return (f"On {n} Kaggle slices with a hand-drawn tumour outline, {found}. A blob on the centre of the head, which "
+            f"knows nothing about the image, scores {percent(centre['pointing_game']['mean'], 0)} and "
+            f"{percent(centre['energy_inside']['mean'], 0)}. The bars (peak within "
+            f"{report['tolerance_px_at_224']} px of the tumour on at least {percent(bars['pointing_game'], 0)} of "
+            f"slices, and {fixed(bars['energy_times_centre'], 0)}× the centre blob's heat inside the outline, in "
+            "every tumour class): " + "; ".join(verdicts) + ".")

@@ -1,0 +1,31 @@
+from model.views.leak import figshare_conflicts, mirror_check, mirror_leak_chart, pair_kind
+
+AUDIT = {
+    "testing_images": 10, "clean_testing_images": 4, "clean_testing_images_before_mirror_check": 7,
+    "class_counts": {"Testing": {"glioma": 6, "notumor": 4}},
+    "testing_leaked_by_transform": {"as is": 3, "mirrored": 2, "rot90": 1, "rot180": 0},
+    "testing_leaked_by_transform_per_class": {"glioma": {"as is": 1, "mirrored": 2, "rot90": 1},
+                                              "notumor": {"as is": 2}},
+    "transformed_pairs": {"mirrored": 5, "rot90": 1, "mirrored+rot90": 1},
+    "figshare_label_conflicts": {"images": [{"image": "Training/pituitary/a.jpg", "kaggle_label": "pituitary",
+                                             "figshare_label": "meningioma"}], "note": "1 of 9 rows"},
+}
+
+
+def test_the_mirror_check_in_counts_and_a_stacked_bar_per_class():
+    assert mirror_check(AUDIT) == {"testing": 10, "twin as is": 3, "mirrored copy": 2, "turned copy": 1, "clean": 4,
+                                   "clean_before": 7, "pairs_mirrored": 5, "pairs_turned": 2}
+    bars = {trace.name: list(trace.x) for trace in mirror_leak_chart(AUDIT).data}
+    assert bars == {"twin as is": [1, 2], "mirrored copy": [2, 0], "turned copy": [1, 0], "clean": [2, 2]}
+
+
+def test_audits_before_the_check_give_none():
+    earlier = {"testing_images": 10, "clean_testing_images": 7}
+    assert mirror_check(earlier) is None and figshare_conflicts(earlier) is None and mirror_check(None) is None
+
+
+def test_conflicts_and_pair_kinds_in_words():
+    assert figshare_conflicts(AUDIT) == (
+        ["`Training/pituitary/a.jpg`: Pituitary tumour folder, Meningioma in Figshare"], "1 of 9 rows")
+    assert pair_kind({"kind": "exact"}) == "exact duplicate"
+    assert pair_kind({"kind": "near", "transform": "mirrored"}) == "mirrored copy"
