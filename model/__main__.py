@@ -45,8 +45,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown command {command!r}\n\n{usage()}", file=sys.stderr)
         return 2
     module = importlib.import_module(COMMANDS[command][0])
+    from .data.manifest import ManifestError  # after the command's own imports: --help stays light
     sys.argv = [f"python -m model {command}", *rest]  # argparse names the command in its messages
-    module.main(rest)
+    try:
+        module.main(rest)
+    except (FileNotFoundError, ManifestError) as err:  # missing data or a malformed list: say so, no traceback
+        print(f"python -m model {command}: {err}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -6,8 +6,9 @@ import torch
 from PIL import Image
 
 from model import GradCamExplainer, create_model, overlay_heatmap
-from model.classifier.factory import ARCHS, cam_target_layer
-from model.classifier.gradcam import HEAT_MAP_METHODS, heat_map_method
+from model.classifier.factory import ARCHS, ArchInfo, cam_target_layer
+from model.classifier.gradcam import (CAM_CLASSES, HEAT_MAP_METHODS, LAYER_CHOICES, HeatMapMethod, cam_target_layers,
+                                     heat_map_explainer, heat_map_method)
 
 
 def all_hooks(model: torch.nn.Module) -> int:
@@ -16,13 +17,15 @@ def all_hooks(model: torch.nn.Module) -> int:
 
 @pytest.mark.parametrize("arch, method", [("resnet18", "Grad-CAM"), ("mobilenet_v2", "Grad-CAM"),
                                           ("densenet121", "Grad-CAM"), ("resnet18", "LayerCAM"),
-                                          ("densenet121", "LayerCAM"), ("vgg16", "LayerCAM")])
+                                          ("densenet121", "LayerCAM"), ("vgg16", "LayerCAM"),
+                                          ("resnet18", "GradCAM:both"), ("mobilenet_v2", "HiResCAM:both"),
+                                          ("resnet18", "GradCAMPlusPlus:fine")])
 def test_short_backward_gives_the_same_map_as_a_full_backward(arch, method):
     torch.manual_seed(0)
     model = create_model(arch, 4).eval()
     batch = torch.randn(2, 3, 64, 64)
-    chosen = heat_map_method(method)
-    layer = cam_target_layer(model, arch, chosen.fine)
+    chosen = HeatMapMethod(method, *method.split(":")) if ":" in method else heat_map_method(method)
+    layer = cam_target_layers(model, arch, chosen.layers)  # with "both", the graph is cut at the fine block only
     with GradCamExplainer(model, layer, short_backward=False, cam_class=chosen.cam_class) as explain:
         full, full_logits = explain(batch, class_index=1)
     with GradCamExplainer(model, layer, cam_class=chosen.cam_class) as explain:
@@ -103,3 +106,49 @@ def test_heat_map_methods_are_named_once_and_unknown_names_are_refused():
     assert names[0] == "Grad-CAM" and len(set(names)) == len(names)
     with pytest.raises(KeyError, match="choose from"):
         heat_map_method("Saliency")
+
+
+class TinyNet(torch.nn.Module):
+    """Blocks at stride 16 and 32 with a few channels: ScoreCAM and AblationCAM stay quick on it."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, stride=8, padding=1), torch.nn.ReLU())
+        self.fine = torch.nn.Sequential(torch.nn.Conv2d(4, 6, 3, stride=2, padding=1), torch.nn.ReLU(inplace=True))
+        self.last = torch.nn.Sequential(torch.nn.Conv2d(6, 8, 3, stride=2, padding=1), torch.nn.ReLU(inplace=True))
+        self.fc = torch.nn.Linear(8, 4)
+
+    def forward(self, x):
+        return self.fc(self.last(self.fine(self.stem(x))).mean(dim=(2, 3)))
+
+
+@pytest.mark.parametrize("layers", LAYER_CHOICES)
+@pytest.mark.parametrize("cam_class", CAM_CLASSES)
+def test_every_method_on_every_choice_of_blocks_draws_a_map_and_lets_go(cam_class, layers, monkeypatch):
+    monkeypatch.setitem(ARCHS, "tiny", ArchInfo(TinyNet, "", "last", "fine", lambda m, n: None))
+    torch.manual_seed(0)
+    model = TinyNet().eval()
+    hooks, batch = all_hooks(model), torch.randn(3, 3, 64, 64)
+    with heat_map_explainer(model, "tiny", HeatMapMethod("candidate", cam_class, layers)) as explain:
+        heat, logits = explain(batch, [1, 2, 0])
+    assert heat.shape == (3, 64, 64) and logits.shape == (3, 4)
+    torch.testing.assert_close(logits, model(batch))
+    assert np.isfinite(heat).all() and heat.min() >= 0 and heat.max() <= 1 + 1e-6
+    assert all_hooks(model) == hooks and all(p.requires_grad for p in model.parameters())
+    # AblationCAM swaps the block it ablates for its own layer, and back
+    assert isinstance(model.last, torch.nn.Sequential) and isinstance(model.fine, torch.nn.Sequential)
+
+
+def test_both_reads_the_fine_block_then_the_last():
+    model = create_model("resnet18", 4)
+    assert cam_target_layers(model, "resnet18", "both") == [model.layer3, model.layer4]
+    assert cam_target_layers(model, "resnet18", "fine") == [cam_target_layer(model, "resnet18", fine=True)]
+
+
+def test_an_unknown_method_or_block_is_refused_with_the_choices():
+    with pytest.raises(ValueError, match="unknown heat map method 'GradCAM3'.*HiResCAM"):
+        HeatMapMethod("x", "GradCAM3")
+    with pytest.raises(ValueError, match="unknown target layers 'first'.*'last', 'fine', 'both'"):
+        HeatMapMethod("x", "GradCAM", "first")
+    with pytest.raises(ValueError, match="choose from"):
+        cam_target_layers(create_model("resnet18", 4), "resnet18", "middle")

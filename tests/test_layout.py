@@ -119,3 +119,9 @@ def test_light_rooms_load_without_the_scientific_stack():
             "print(sorted(m for m in ('sklearn', 'scipy', 'imagehash', 'pytorch_grad_cam') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PACKAGE.parent)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_command_given_missing_data_says_so_without_a_traceback(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "model", "audit", "--data", str(tmp_path / "nowhere"),
+                          "--out", str(tmp_path / "a.json")], capture_output=True, text=True)
+    assert run.returncode == 2 and "nowhere" in run.stderr and "Traceback" not in run.stderr

@@ -7,8 +7,10 @@ from PIL import Image
 from model import load_classifier
 from model.classifier.gradcam import HEAT_MAP_METHODS
 from model.data.outlines import COLUMNS, read_outlines
-from model.evaluation.localisation import (BASELINES, FRAME, baseline_maps, energy_inside, localisation_report, main,
-                                           outline_overlay, pixel_auc, pointing_game, tolerance_px)
+from model.evaluation.heat_map_search import all_candidates, candidate, chosen_candidates
+from model.evaluation.localisation import (BASELINES, FRAME, baseline_maps, energy_inside, frame_maps,
+                                           localisation_report, main, outline_overlay, pixel_auc, pointing_game,
+                                           tolerance_px)
 
 from .conftest import synthetic_mri
 
@@ -152,3 +154,58 @@ def test_the_outline_is_drawn_over_the_heat_map():
     picture = np.asarray(outline_overlay(np.full((224, 224), 80, np.uint8), gaussian(112, 112, 20), mask))
     assert picture.shape == (224, 224, 3)
     assert (picture[112, 82] == 255).all() and not (picture[112, 112] == 255).all()  # the rim, not the inside
+
+
+def test_candidates_are_named_method_and_blocks_and_bad_ones_list_the_choices():
+    chosen = candidate("HiResCAM:both")
+    assert (chosen.name, chosen.cam_class, chosen.layers) == ("HiResCAM:both", "HiResCAM", "both")
+    assert len(all_candidates()) == 24 and len({c.name for c in all_candidates()}) == 24
+    assert [c.name for c in chosen_candidates(["EigenCAM:last", "GradCAM:fine", "EigenCAM:last"])] == [
+        "EigenCAM:last", "GradCAM:fine"]
+    with pytest.raises(ValueError, match="unknown heat map method 'GradCam'.*GradCAMPlusPlus"):
+        candidate("GradCam:last")
+    with pytest.raises(ValueError, match="unknown target layers 'stride16'.*'fine'"):
+        candidate("GradCAM:stride16")
+    with pytest.raises(ValueError, match="NAME:LAYERS.*'last', 'fine', 'both'"):
+        candidate("GradCAM")
+
+
+def test_candidates_on_each_choice_of_blocks_are_framed_like_the_apps_maps(tmp_path, tiny_checkpoint):
+    masks, kaggle = write_outlined_set(tmp_path)
+    clf = load_classifier(tiny_checkpoint, batch_engine=False)
+    paths = read_outlines(masks, kaggle, "Testing").image_paths()
+    picks = [candidate(s) for s in ("HiResCAM:last", "XGradCAM:fine", "GradCAMPlusPlus:both")]
+    seconds = {}
+    maps, answers, _ = frame_maps(clf, paths, candidates=picks, seconds=seconds)
+    names = [*METHODS, *(c.name for c in picks)]
+    assert set(maps) == {*names, *BASELINES} and set(seconds) == set(names)
+    for pick in picks:
+        assert maps[pick.name].shape == (4, FRAME, FRAME) and 0 <= maps[pick.name].min() <= maps[pick.name].max() <= 1
+        assert seconds[pick.name] > 0
+    assert len(answers) == 4
+
+
+def test_the_report_has_an_entry_per_candidate_with_its_timing(tmp_path, tiny_checkpoint, capsys):
+    masks, kaggle = write_outlined_set(tmp_path)
+    out = tmp_path / "search.json"
+    main(["--checkpoint", str(tiny_checkpoint), "--masks", str(masks), "--data", str(kaggle), "--out", str(out),
+          "--candidates", "EigenCAM:last", "HiResCAM:both", "GradCAMPlusPlus:fine"])
+    report = json.loads(out.read_text())
+    searched = ["EigenCAM:last", "HiResCAM:both", "GradCAMPlusPlus:fine"]
+    assert list(report["candidates"]) == searched and report["methods"] == METHODS
+    assert list(report["seconds_per_image"]) == [*METHODS, *searched]
+    for name in searched:
+        entry = report["candidates"][name]
+        assert entry["seconds_per_image"] > 0 and entry["cam_class"] == name.split(":")[0]
+        assert entry["clears_the_bars"] == report["bars"]["checks"][name]["met"]
+        summary = report["maps"][name]
+        assert summary["overall"]["n"] == 4 and set(summary["per_class"]) == {"glioma", "pituitary"}
+        assert summary["per_class"]["glioma"]["pointing_game"]["ci95"] is not None
+    printed = capsys.readouterr().out
+    assert "candidate GradCAMPlusPlus:fine" in printed and "s per image" in printed
+
+
+def test_an_unknown_candidate_stops_the_command_before_any_work(tmp_path, tiny_checkpoint, capsys):
+    with pytest.raises(SystemExit):
+        main(["--checkpoint", str(tiny_checkpoint), "--candidates", "SmoothCAM:last"])
+    assert "unknown heat map method 'SmoothCAM'" in capsys.readouterr().err

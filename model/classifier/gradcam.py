@@ -1,4 +1,4 @@
-"""Heat maps (Grad-CAM, LayerCAM) through pytorch-grad-cam, wrapped so hooks never outlive their use."""
+"""Heat maps (Grad-CAM, LayerCAM, …) through pytorch-grad-cam, wrapped so hooks never outlive their use."""
 from __future__ import annotations
 
 import sys
@@ -15,25 +15,41 @@ from torch import nn
 # cold start). The Diagnose page shows its first prediction while that import runs.
 
 
+#: The pytorch-grad-cam methods a heat map may use (``python -m model localise --candidates`` measures them).
+CAM_CLASSES = ("GradCAM", "HiResCAM", "GradCAMPlusPlus", "XGradCAM", "LayerCAM", "EigenCAM", "ScoreCAM", "AblationCAM")
+#: Which blocks a heat map reads: the last ("last", stride 32), the one before it ("fine", stride 16, a
+#: map twice as fine) or both ("both": pytorch-grad-cam averages the two layers' maps).
+LAYER_CHOICES = ("last", "fine", "both")
+#: Methods that score each activation channel with its own forward passes (thousands per image): they
+#: explain one image at a time, in forward batches of this many perturbed copies.
+SLOW_CAM_CLASSES, SLOW_CAM_BATCH = ("ScoreCAM", "AblationCAM"), 8
+
+
 @dataclass(frozen=True)
 class HeatMapMethod:
-    """One way to draw the heat map: a pytorch-grad-cam method on one block of the network.
+    """One way to draw the heat map: a pytorch-grad-cam method on one or two blocks of the network.
 
     Attributes:
-        name: what the app calls it.
-        cam_class: the pytorch-grad-cam class that computes it.
-        fine: use the last block at stride 16 (a map twice as fine) instead of the last block.
+        name: what the app (or the report) calls it.
+        cam_class: the pytorch-grad-cam class that computes it, one of :data:`CAM_CLASSES`.
+        layers: the blocks it reads, one of :data:`LAYER_CHOICES`.
     """
 
     name: str
     cam_class: str
-    fine: bool
+    layers: str = "last"
+
+    def __post_init__(self) -> None:
+        if self.cam_class not in CAM_CLASSES:
+            raise ValueError(f"unknown heat map method {self.cam_class!r}; choose from {list(CAM_CLASSES)}")
+        if self.layers not in LAYER_CHOICES:
+            raise ValueError(f"unknown target layers {self.layers!r}; choose from {list(LAYER_CHOICES)}")
 
 
 #: The heat maps the app offers, its default first. ``python -m model.evaluation.explain_check`` measures each.
 HEAT_MAP_METHODS = (
-    HeatMapMethod("Grad-CAM", "GradCAM", fine=False),
-    HeatMapMethod("LayerCAM", "LayerCAM", fine=True),
+    HeatMapMethod("Grad-CAM", "GradCAM", layers="last"),
+    HeatMapMethod("LayerCAM", "LayerCAM", layers="fine"),
 )
 
 
@@ -60,11 +76,23 @@ def _start_graph_here(module: nn.Module, inputs, output: torch.Tensor) -> torch.
     return output.detach().requires_grad_(True).clone()
 
 
+def cam_target_layers(model: nn.Module, arch: str, layers: str = "last") -> list[nn.Module]:
+    """The blocks of ``model`` (architecture ``arch``) that ``layers`` (:data:`LAYER_CHOICES`) names,
+    nearest the input first."""
+    from .factory import cam_target_layer  # local: keeps this module importable alone
+
+    if layers not in LAYER_CHOICES:
+        raise ValueError(f"unknown target layers {layers!r}; choose from {list(LAYER_CHOICES)}")
+    fine, last = cam_target_layer(model, arch, fine=True), cam_target_layer(model, arch)
+    return {"last": [last], "fine": [fine], "both": [fine, last]}[layers]
+
+
 class GradCamExplainer:
     """Context manager: hooks are attached on enter and released on exit.
 
     Inside the block the network's parameters are frozen and the autograd
-    graph starts at ``target_layer``: the layers before it run as in
+    graph starts at ``target_layer`` (the first, nearest the input, of several;
+    the later ones stay in the graph): the layers before it run as in
     inference and the backward pass covers only the layers after it (for the
     last block, just the head), so a heat map costs little more than a prediction. The maps are the same as with a full
     backward pass (tested). Parameters get their ``requires_grad`` back on exit.
@@ -74,12 +102,14 @@ class GradCamExplainer:
             heat, logits = explain(batch, class_index=2)
     """
 
-    def __init__(self, model: nn.Module, target_layer: nn.Module, short_backward: bool = True,
-                 cam_class: str = "GradCAM"):
+    def __init__(self, model: nn.Module, target_layer: nn.Module | Sequence[nn.Module], short_backward: bool = True,
+                 cam_class: str = "GradCAM", cam_batch_size: int = SLOW_CAM_BATCH):
         self.model = model
-        self.target_layer = target_layer
+        # several layers: pytorch-grad-cam averages their maps; the graph is cut at the first
+        self.target_layers = [target_layer] if isinstance(target_layer, nn.Module) else list(target_layer)
         self.short_backward = short_backward
         self.cam_class = cam_class  # a pytorch-grad-cam method that takes target layers (GradCAM, LayerCAM, …)
+        self.cam_batch_size = cam_batch_size  # perturbed copies per forward pass, for SLOW_CAM_CLASSES
         self._cam: Any = None  # the pytorch-grad-cam method, inside the block
         self._cut = None
         self._frozen: list[nn.Parameter] = []
@@ -90,10 +120,16 @@ class GradCamExplainer:
             for p in self._frozen:
                 p.requires_grad_(False)
             # registered before the CAM method's own hooks, so theirs see the leaf
-            self._cut = self.target_layer.register_forward_hook(_start_graph_here)
+            self._cut = self.target_layers[0].register_forward_hook(_start_graph_here)
         import pytorch_grad_cam
 
-        self._cam = getattr(pytorch_grad_cam, self.cam_class)(model=self.model, target_layers=[self.target_layer])
+        method = getattr(pytorch_grad_cam, self.cam_class)
+        if self.cam_class == "AblationCAM":  # a fresh ablation layer: the library's default one is shared state
+            self._cam = method(model=self.model, target_layers=self.target_layers, batch_size=self.cam_batch_size,
+                               ablation_layer=pytorch_grad_cam.AblationLayer())
+        else:
+            self._cam = method(model=self.model, target_layers=self.target_layers)
+            self._cam.batch_size = self.cam_batch_size  # read by ScoreCAM only
         return self
 
     def __exit__(self, *exc) -> None:
@@ -125,17 +161,23 @@ class GradCamExplainer:
         else:
             per_image = [class_index] * len(batch) if np.ndim(class_index) == 0 else list(class_index)
             targets = [ClassifierOutputTarget(int(c)) for c in per_image]
-        heat = self._cam(input_tensor=batch, targets=targets)
-        return np.nan_to_num(heat.astype(np.float32)), self._cam.outputs.detach()
+        # ScoreCAM masks the input with every channel of every image at once: one image at a time
+        step = 1 if self.cam_class in SLOW_CAM_CLASSES else max(len(batch), 1)
+        heats, logits = [], []
+        for start in range(0, len(batch), step):
+            part = None if targets is None else targets[start:start + step]
+            heats.append(self._cam(input_tensor=batch[start:start + step], targets=part))
+            logits.append(self._cam.outputs.detach())
+        heat = heats[0] if len(heats) == 1 else np.concatenate(heats)
+        return np.nan_to_num(heat.astype(np.float32)), logits[0] if len(logits) == 1 else torch.cat(logits)
 
 
-def heat_map_explainer(model: nn.Module, arch: str, method: str = HEAT_MAP_METHODS[0].name) -> GradCamExplainer:
-    """The explainer that draws ``method`` (a name from :data:`HEAT_MAP_METHODS`) on ``model``, a
-    network of architecture ``arch``, at the block that method uses."""
-    from .factory import cam_target_layer  # local: keeps this module importable alone
-
-    chosen = heat_map_method(method)
-    return GradCamExplainer(model, cam_target_layer(model, arch, chosen.fine), cam_class=chosen.cam_class)
+def heat_map_explainer(model: nn.Module, arch: str,
+                       method: str | HeatMapMethod = HEAT_MAP_METHODS[0].name) -> GradCamExplainer:
+    """The explainer that draws ``method`` (a name from :data:`HEAT_MAP_METHODS`, or any
+    :class:`HeatMapMethod`) on ``model``, a network of architecture ``arch``, at the blocks that method uses."""
+    chosen = method if isinstance(method, HeatMapMethod) else heat_map_method(method)
+    return GradCamExplainer(model, cam_target_layers(model, arch, chosen.layers), cam_class=chosen.cam_class)
 
 
 def overlay_heatmap(image: Image.Image | np.ndarray, heat: np.ndarray, opacity: float = 0.5) -> Image.Image:

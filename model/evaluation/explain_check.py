@@ -107,7 +107,7 @@ def randomised_copy(arch: str, num_classes: int, seed: int = 0) -> torch.nn.Modu
 def heat_maps(model: torch.nn.Module, arch: str, method: HeatMapMethod, batch: torch.Tensor,
               classes: Sequence[int] | None = None) -> tuple[np.ndarray, torch.Tensor]:
     """``method``'s maps as the app draws them (``classes``: one per image, ``None`` = each top class) and logits."""
-    with heat_map_explainer(model, arch, method.name) as explain:
+    with heat_map_explainer(model, arch, method) as explain:
         return explain(batch.contiguous(memory_format=torch.channels_last), classes)
 
 

@@ -12,6 +12,9 @@ head, a smooth random map as coarse as Grad-CAM's, the slice's own smoothed brig
 
 The bars the app's heat map has to clear: pointing game >= 0.80 and energy inside >= 3x the centre
 blob's, in every tumour class. No-tumour slices have no outline and are not scored.
+
+``--candidates NAME:LAYERS …`` (or ``--all-candidates``) scores other pytorch-grad-cam methods and blocks
+the same way, with the seconds per image each takes (:mod:`model.evaluation.heat_map_search`).
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -30,13 +34,14 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from ..classifier.checkpoint import atomic_write
-from ..classifier.gradcam import HEAT_MAP_METHODS, overlay_heatmap
+from ..classifier.gradcam import HEAT_MAP_METHODS, HeatMapMethod, overlay_heatmap
 from ..classifier.inference import Classifier, load_classifier
 from ..classifier.preprocess import GreySlice, uint8_to_float, uncrop_map
 from ..data.outlines import OutlineSet, load_mask, read_outlines
 from ..figures import fixed
 from ..paths import DEFAULT_CHECKPOINT, KAGGLE_DIR, KAGGLE_MASKS_DIR, result_file
 from .explain_check import centre_maps, heat_maps, smooth_random_maps
+from .heat_map_search import add_search_arguments, chosen_candidates, print_candidates
 from .metrics import mean_with_ci
 
 __all__ = ["BASELINES", "FRAME", "METRICS", "TOLERANCE_AT_224", "bar_checks", "baseline_maps", "energy_inside",
@@ -111,9 +116,13 @@ def baseline_maps(squares: np.ndarray, size: int, seed: int = 0) -> dict[str, np
             BASELINES[2]: bright / np.maximum(bright.max(axis=(1, 2), keepdims=True), 1e-6)}
 
 
-def frame_maps(clf: Classifier, paths: list[Path], seed: int = 0) -> tuple[dict, np.ndarray, np.ndarray]:
-    """Every heat map the app offers and every baseline for ``paths``, in the slice's own 224 px frame.
+def frame_maps(clf: Classifier, paths: list[Path], seed: int = 0, candidates: Sequence[HeatMapMethod] = (),
+               seconds: dict[str, float] | None = None) -> tuple[dict, np.ndarray, np.ndarray]:
+    """Every heat map the app offers, each of ``candidates`` and every baseline for ``paths``, in the
+    slice's own 224 px frame.
 
+    Args:
+        seconds: if given, each heat map's time (s) is added to ``seconds[name]``.
     Returns:
         ``{map name: (N, FRAME, FRAME)}``, the answers (the classes the maps explain) and the grey slices.
     """
@@ -125,12 +134,19 @@ def frame_maps(clf: Classifier, paths: list[Path], seed: int = 0) -> tuple[dict,
     crops = [clf.spec.to_square_grey(s) for s in slices]
     squares, boxes = np.stack([c[0] for c in crops]), [c[1] for c in crops]
     batch = clf.spec.normalise(uint8_to_float(squares))
+    seconds = {} if seconds is None else seconds
+
+    def timed(method: HeatMapMethod, classes: list[int] | None = None) -> tuple[np.ndarray, torch.Tensor]:
+        started = time.perf_counter()
+        drawn = heat_maps(clf.model, clf.arch, method, batch, classes)
+        seconds[method.name] = seconds.get(method.name, 0.0) + time.perf_counter() - started
+        return drawn
+
     # the map the app shows is the one for its answer, so that is the one scored, right or wrong
-    first, logits = heat_maps(clf.model, clf.arch, HEAT_MAP_METHODS[0], batch)
+    first, logits = timed(HEAT_MAP_METHODS[0])
     answers = logits.argmax(dim=1).numpy()
     crop_maps = {HEAT_MAP_METHODS[0].name: first}
-    crop_maps.update({m.name: heat_maps(clf.model, clf.arch, m, batch, answers.tolist())[0]
-                      for m in HEAT_MAP_METHODS[1:]})
+    crop_maps.update({m.name: timed(m, answers.tolist())[0] for m in (*HEAT_MAP_METHODS[1:], *candidates)})
     crop_maps.update(baseline_maps(squares, batch.shape[-1], seed))
     # The network sees the head crop (which may move, scale and pad the slice); the outline is drawn on
     # the slice. Each map goes back onto the slice through uncrop_map, as the Diagnose page draws its
@@ -170,27 +186,35 @@ def bar_checks(maps: dict[str, dict], methods: list[str]) -> dict:
     return checks
 
 
-def localisation_report(clf: Classifier, outlines: OutlineSet, batch_size: int = 16, seed: int = 0) -> dict:
-    """The figures of every heat map and baseline on ``outlines``, per class and overall, and the bar checks."""
+def localisation_report(clf: Classifier, outlines: OutlineSet, batch_size: int = 16, seed: int = 0,
+                        candidates: Sequence[HeatMapMethod] = ()) -> dict:
+    """The figures of every heat map (the app's and ``candidates``) and baseline on ``outlines``, per class
+    and overall, each heat map's seconds per image, and the bar checks."""
     parts: dict[str, list[dict[str, np.ndarray]]] = {}
-    answers = []
+    answers, seconds = [], {}
     for start in range(0, len(outlines), batch_size):
         chunk = outlines.subset(range(start, min(start + batch_size, len(outlines))))
-        maps, answer, _ = frame_maps(clf, chunk.image_paths(), seed + start)
+        maps, answer, _ = frame_maps(clf, chunk.image_paths(), seed + start, candidates, seconds)
         masks = np.stack([load_mask(p, FRAME) for p in chunk.mask_paths()])
         answers.append(answer)
         for name, heat in maps.items():
             parts.setdefault(name, []).append(score_maps(heat, masks))
     scores = {name: {m: np.concatenate([p[m] for p in chunks]) for m in METRICS} for name, chunks in parts.items()}
-    methods = [m.name for m in HEAT_MAP_METHODS]
-    summaries = {name: summarise(scores[name], outlines.classes) for name in (*methods, *BASELINES)}
+    methods, searched = [m.name for m in HEAT_MAP_METHODS], [c.name for c in candidates]
+    summaries = {name: summarise(scores[name], outlines.classes) for name in (*methods, *searched, *BASELINES)}
+    checks = bar_checks(summaries, [*methods, *searched])
+    per_image = {name: seconds[name] / len(outlines) for name in (*methods, *searched)}
     truth = np.asarray([clf.classes.index(c) for c in outlines.classes])
     return {"images": outlines.names, "n_images": len(outlines), "methods": methods, "baselines": list(BASELINES),
+            "candidates": {c.name: {"cam_class": c.cam_class, "layers": c.layers,
+                                    "seconds_per_image": per_image[c.name], "clears_the_bars": checks[c.name]["met"]}
+                           for c in candidates},
+            "seconds_per_image": per_image,
             "frame_px": FRAME, "tolerance_px_at_224": TOLERANCE_AT_224, "explained": "the answer (top class)",
             "answers_right": float(np.mean(np.concatenate(answers) == truth)),
             "label_conflicts": int(outlines.label_conflict.sum()), "maps": summaries,
             "bars": {"pointing_game": POINTING_BAR, "energy_times_centre": ENERGY_TIMES_CENTRE,
-                     "checks": bar_checks(summaries, methods)}}
+                     "checks": checks}}
 
 
 def outline_overlay(grey: np.ndarray, heat: np.ndarray, mask: np.ndarray, width: int = 2) -> Image.Image:
@@ -219,8 +243,7 @@ def print_summary(report: dict) -> None:
         figures = ", ".join(f"{m} {fixed(summary['overall'][m]['mean'], 3)}" for m in METRICS)
         by_class = "; ".join(f"{c} {fixed(s['pointing_game']['mean'], 2)}" for c, s in summary["per_class"].items())
         print(f"  {name:34s} n={summary['overall']['n']} {figures} (pointing by class: {by_class})")
-    for name, check in report["bars"]["checks"].items():
-        print(f"  {name} clears the bars in every class: {check['met']}")
+    print_candidates(report)  # seconds per image, and which maps clear the bars in every class
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -233,7 +256,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="default: NAME.localisation.json beside the checkpoint")
     parser.add_argument("--examples-dir", type=Path, default=None, help="save 3 example pictures here")
+    add_search_arguments(parser)
     args = parser.parse_args(argv)
+    try:
+        candidates = chosen_candidates(args.candidates, args.all_candidates)
+    except ValueError as err:
+        parser.error(str(err))
     torch.set_num_threads(os.cpu_count() or 1)
     clf = load_classifier(args.checkpoint, batch_engine=False)
     outlines = read_outlines(args.masks, args.data, args.split)
@@ -245,7 +273,7 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(f"--limit {args.limit} cannot draw from every class of {len(outlines)} images: {err}")
         outlines = outlines.subset(np.sort(keep))
     started = time.perf_counter()
-    report = localisation_report(clf, outlines, seed=args.seed)
+    report = localisation_report(clf, outlines, seed=args.seed, candidates=candidates)
     report.update({"checkpoint": args.checkpoint.name, "arch": clf.arch, "split": args.split, "limit": args.limit,
                    "seconds": time.perf_counter() - started, "command": "python -m model localise",
                    "date": time.strftime("%Y-%m-%d")})
