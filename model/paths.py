@@ -11,7 +11,7 @@ from pathlib import Path
 __all__ = [
     "ASSETS_DIR", "AUDIT_REPORT", "CACHE_DIR", "COMPARISON_DIR", "COMPARISON_DIR_ENV", "CT_LIKE_DIR",
     "CT_LIKE_REPORT", "DATA_ENV", "DATA_ROOT", "DEFAULT_CHECKPOINT", "DUPLICATES_DIR", "EXTERNAL_DIR",
-    "EXTERNAL_SPLITS", "KAGGLE_DIR", "KAGGLE_MASKS_DIR",
+    "EXTERNAL_SPLITS", "HEAT_MAP_OUTLINES_DIR", "KAGGLE_DIR", "KAGGLE_MASKS_DIR",
     "KAGGLE_TESTING", "MISTAKES_DIR", "REPO_ROOT", "RUNS_DIR", "SAMPLES_DIR", "STRESS_REPORT", "WEIGHTS_DIR",
     "comparison_dir", "result_file",
 ]
@@ -33,6 +33,8 @@ ASSETS_DIR = REPO_ROOT / "assets"
 SAMPLES_DIR = ASSETS_DIR / "samples"
 DUPLICATES_DIR = ASSETS_DIR / "duplicates"
 MISTAKES_DIR = ASSETS_DIR / "mistakes"
+#: Three Testing slices with the bundled model's heat map and the hand-drawn outline over it.
+HEAT_MAP_OUTLINES_DIR = ASSETS_DIR / "heat_map_outlines"
 CT_LIKE_DIR = ASSETS_DIR / "ct_like"
 
 #: Data sets (never committed), training runs and the decoded-image cache (both git-ignored).

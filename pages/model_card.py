@@ -6,7 +6,7 @@ from model.names import DISPLAY_NAMES
 from model.views.catalog import heat_map_rows, model_report
 from model.views.charts import confusion_matrix_heatmap, training_curves
 from model.views.external import side_by_side_rows
-from model.views.localisation import localisation_rows, localisation_summary, read_localisation
+from model.views.localisation import example_pictures, localisation_rows, localisation_summary, read_localisation
 from pages import follow_app_navigation
 
 follow_app_navigation()
@@ -89,6 +89,9 @@ localisation = read_localisation()
 if localisation:
     st.markdown(localisation_summary(localisation))
     st.table(localisation_rows(localisation))
+    examples = example_pictures()
+    for column, (picture, caption) in zip(st.columns(len(examples)) if examples else [], examples):
+        column.image(str(picture), caption=f"{caption}: the default map, the outline in white", width="stretch")
     st.caption("The outlines are the Figshare set's hand-drawn tumour masks, matched to the Kaggle slices they "
                "came from; no-tumour slices have none. Each map is the one the app shows, for the model's answer, "
                "placed back on the slice; intervals are bootstrap 95%. A high figure says the map falls on the "

@@ -11,6 +11,7 @@ from model.views.catalog import model_report
 from model.views.charts import probability_bars
 from model.views.comparison_charts import (accuracy_vs_latency, confusion_matrices, diagnose_model_note, headline_bars,
                                            protocol_warnings, recall_heatmap, roc_curves, summary_rows, training_curves)
+from model.views.comparison_external import external_measured, external_rows
 from model.views.diagnosis import verdict
 from model.views.external import models_by_sequence_chart, models_side_by_side
 from pages import decoded_scan, follow_app_navigation, sample_or_upload, shared_classifier
@@ -56,6 +57,19 @@ if results:
                                        report.metrics["accuracy"])
         if app_note:
             st.info(app_note, icon=":material/info:")
+
+    elsewhere = external_measured(results)
+    if elsewhere:
+        st.subheader("Each backbone on scans from elsewhere")
+        st.markdown("The Kaggle test images come from the same few collections as the training ones. Beside each "
+                    "network's Kaggle accuracy: how it does on MRIs from other hospitals, scanners and sequences "
+                    "(the external validation slices, which no model trains on), and what it was trained on.")
+        st.dataframe(external_rows(results), hide_index=True, width="stretch")
+        st.plotly_chart(models_by_sequence_chart(elsewhere), width="stretch", key="comparison-by-sequence")
+        first = next(iter(elsewhere.values()))
+        st.caption(f"Tumours found, per sequence. Made by `python -m model compare` with `python -m model external` "
+                   f"on {first['n_images']} slices in {first['n_case_groups']} case groups; intervals resample whole "
+                   "cases. \"not measured\": that result file predates these figures.")
 
     st.subheader("Accuracy and macro F1")
     st.plotly_chart(headline_bars(results), width="stretch")

@@ -145,7 +145,9 @@ def test_data_evaluation_page_shows_leak_clean_figures_calibration_and_ood():
                        "Full versus clean test figures",
                        "The mistakes, by name", "Can the confidence be trusted?", "Not a brain MRI?",
                        "On scans from elsewhere", "Scans from other hospitals (simulated)"]
-    assert len(at.get("plotly_chart")) == 6  # class balance, full vs clean, reliability, two external, robustness
+    # class balance, copies by kind (the committed audit checks mirrored copies), full vs clean,
+    # reliability, two external, robustness
+    assert len(at.get("plotly_chart")) == 7
     # the committed evaluation names each wrong Testing image, one table row each
     metrics = json.loads((REPO / "model/weights/resnet50.metrics.json").read_text())
     mistakes = at.dataframe[1].value

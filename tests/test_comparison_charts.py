@@ -73,7 +73,7 @@ def test_figures_build_for_a_single_model_with_an_undefined_auc():
 def test_summary_rows_format_every_column(results):
     rows = charts.summary_rows(results)
     assert [r["model"] for r in rows] == [r.display_name for r in results]
-    assert rows[0]["trained on"] == "not recorded" and rows[0]["training"] == "3 min, 3 epochs"
+    assert rows[0]["machine"] == "not recorded" and rows[0]["training"] == "3 min, 3 epochs"
     assert "(" in rows[0]["accuracy (95% interval)"] and rows[0]["parameters"].endswith(" M")
 
 

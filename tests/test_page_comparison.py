@@ -31,7 +31,10 @@ def test_renders_committed_results_and_every_bundled_model(monkeypatch):
     assert at.title[0].value == "Model comparison"
     pending = any("comparison runs are pending" in i.value for i in at.info)
     assert pending == (len(committed) < 2)
-    assert len(at.get("plotly_chart")) == (CHARTS if committed else 0) + 1 + len(bundled_checkpoints())
+    # the comparison's own charts, one more when a result carries figures on scans from elsewhere, the
+    # bundled models' external chart, and one per bundled model in the live panel
+    external = any(r.external for r in committed)
+    assert len(at.get("plotly_chart")) == (CHARTS if committed else 0) + external + 1 + len(bundled_checkpoints())
     assert live_panel_shown(at)
     # every bundled model's figures on scans from elsewhere, beside its Kaggle ones
     assert "On scans from elsewhere" in [h.value for h in at.subheader]
@@ -85,3 +88,32 @@ def test_a_malformed_result_file_is_named_and_the_page_still_works(monkeypatch, 
     assert not at.exception
     assert "resnet50.json" in at.error[0].value and "latency.ms_per_image_batch1" in at.error[0].value
     assert live_panel_shown(at)
+
+
+def test_each_backbone_on_scans_from_elsewhere_beside_its_kaggle_figures(monkeypatch, tmp_path):
+    write_result(synthetic_result("mobilenet_v2", seed=0, external=True), tmp_path)
+    write_result(synthetic_result("resnet18", seed=1), tmp_path)  # an older file: no external block
+    monkeypatch.setenv(DIR_ENV, str(tmp_path))
+    at = page()
+    assert not at.exception and not at.error
+    headers = [h.value for h in at.subheader]
+    assert headers[:2] == ["At a glance", "Each backbone on scans from elsewhere"]
+    table = at.dataframe[1].value
+    assert {"trained on", "Kaggle Testing accuracy", "elsewhere: right class", "tumours found",
+            "normal called normal"} <= set(table.columns)
+    rows = {row["model"]: row for row in table.to_dict("records")}
+    assert rows["MOBILENET_V2"]["trained on"] == "Kaggle + feltrin-44-dev (fitting list)"
+    assert rows["MOBILENET_V2"]["tumours found"].endswith("%)")
+    assert rows["RESNET18"]["tumours found"] == "not measured" and rows["RESNET18"]["trained on"] == "not recorded"
+    # the summary, this table and the bundled models' one; the comparison charts, this section's, the
+    # bundled models' external chart and one per bundled model
+    assert len(at.dataframe) == 3 and len(at.get("plotly_chart")) == CHARTS + 2 + len(bundled_checkpoints())
+    assert any("predates these figures" in c.value for c in at.caption)
+
+
+def test_no_backbone_section_on_scans_from_elsewhere_without_any_block(monkeypatch, tmp_path):
+    for i, arch in enumerate(("mobilenet_v2", "resnet18")):
+        write_result(synthetic_result(arch, seed=i), tmp_path)
+    monkeypatch.setenv(DIR_ENV, str(tmp_path))
+    at = page()
+    assert not at.exception and "Each backbone on scans from elsewhere" not in [h.value for h in at.subheader]

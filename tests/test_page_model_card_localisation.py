@@ -65,3 +65,13 @@ def test_the_rows_and_words_come_from_the_report():
     assert rows[0]["images"] == "10" and "meningioma 100%" in rows[0]["peak on the tumour, by class"]
     assert "meningioma 66%" in rows[1]["peak on the tumour, by class"]  # 2 of 3, cut, never rounded up
     assert "A blob on the centre of the head" in localisation_summary(report)
+
+
+def test_example_pictures_are_captioned_by_class_and_file(tmp_path):
+    from PIL import Image
+
+    from model.views.localisation import example_pictures
+    Image.new("RGB", (8, 8)).save(tmp_path / "glioma_Te-gl_0012.png")
+    (tmp_path / "notes.txt").write_text("not a picture")
+    assert example_pictures(tmp_path) == [(tmp_path / "glioma_Te-gl_0012.png", "Glioma, Te-gl_0012")]
+    assert example_pictures(tmp_path / "absent") == []

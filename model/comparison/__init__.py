@@ -2,4 +2,4 @@
 
 Import the modules themselves (``from model.comparison.results import …``): this file loads none of them.
 """
-__all__ = ["results", "run"]
+__all__ = ["external_eval", "results", "run", "schema"]

@@ -7,7 +7,6 @@ them; :func:`load_comparison` reads and validates them; the app only reads.
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
@@ -17,6 +16,12 @@ from typing import Any
 from ..classifier.checkpoint import atomic_write
 from ..names import arch_name, class_name
 from ..paths import comparison_dir
+from .schema import (BOOL, EXTERNAL, INT, NUMBER, PAIR, STR, FieldError, ListOf, MapOf, MayLack, Maybe, check,
+                     check_external)
+
+__all__ = ["BUNDLE_LIMIT_BYTES", "ComparisonFileError", "ComparisonResult", "MAX_ROC_POINTS", "OPTIONAL",
+           "SCHEMA", "SCHEMA_VERSION", "build_result", "history_record", "load_comparison", "load_result",
+           "validate", "write_result"]
 
 SCHEMA_VERSION = 1
 MAX_ROC_POINTS = 100
@@ -28,34 +33,6 @@ class ComparisonFileError(ValueError):
 
 
 # -- the schema, as data ----------------------------------------------------
-@dataclass(frozen=True)
-class Kind:
-    name: str
-    test: Any
-
-
-@dataclass(frozen=True)
-class ListOf:
-    item: Any
-    length: int | None = None
-
-
-@dataclass(frozen=True)
-class MapOf:
-    """An object with free keys (class names) and values of one shape."""
-    value: Any
-
-
-@dataclass(frozen=True)
-class Maybe:
-    inner: Any
-
-
-NUMBER = Kind("a number", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v))
-INT = Kind("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool))
-STR = Kind("a string", lambda v: isinstance(v, str))
-BOOL = Kind("true or false", lambda v: isinstance(v, bool))
-PAIR = ListOf(NUMBER, length=2)
 HEADLINE = {"n_images": INT, "accuracy": NUMBER, "accuracy_ci95": PAIR, "macro_f1": NUMBER, "macro_f1_ci95": PAIR}
 EPOCH = {"epoch": INT, "train_loss": NUMBER, "train_acc": NUMBER, "val_loss": NUMBER, "val_acc": NUMBER}
 
@@ -73,73 +50,42 @@ SCHEMA: dict[str, Any] = {
     "training": {"wall_seconds": NUMBER, "epochs": INT, "machine": Maybe(STR), "command": Maybe(STR),
                  "history": ListOf(EPOCH)},
     "data_fingerprint": Maybe(STR), "command": STR, "created": STR,
+    # Added with the multi-source protocol; older files have neither. ``trained_on``: the training data's
+    # sources as the checkpoint names them (Kaggle first); ``external``: the figures on scans from elsewhere
+    # (model.comparison.external_eval), absent where they were not measured.
+    "trained_on": MayLack(Maybe(ListOf(STR))),
+    "external": MayLack(Maybe(EXTERNAL)),
 }
-
-
-class _FieldError(Exception):
-    def __init__(self, where: str, problem: str):
-        super().__init__(f"field '{where}' {problem}")
-
-
-def _describe(value: Any) -> str:
-    text = json.dumps(value)
-    return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
-
-
-def _check(value: Any, spec: Any, where: str) -> None:
-    """Raise :class:`_FieldError` at the first part of ``value`` that does not fit ``spec``."""
-    if isinstance(spec, Maybe):
-        if value is not None:
-            _check(value, spec.inner, where)
-    elif isinstance(spec, Kind):
-        if not spec.test(value):
-            raise _FieldError(where, f"must be {spec.name}, not {_describe(value)}")
-    elif isinstance(spec, ListOf):
-        if not isinstance(value, list):
-            raise _FieldError(where, f"must be a list, not {_describe(value)}")
-        if spec.length is not None and len(value) != spec.length:
-            raise _FieldError(where, f"must hold {spec.length} items, not {len(value)}")
-        for i, item in enumerate(value):
-            _check(item, spec.item, f"{where}[{i}]")
-    elif isinstance(spec, MapOf):
-        if not isinstance(value, dict):
-            raise _FieldError(where, f"must be an object, not {_describe(value)}")
-        for key, item in value.items():
-            _check(item, spec.value, f"{where}.{key}")
-    else:  # a dict: an object with exactly these required keys (extra keys are ignored)
-        if not isinstance(value, dict):
-            raise _FieldError(where or "<top level>", f"must be an object, not {_describe(value)}")
-        for key, item_spec in spec.items():
-            path = f"{where}.{key}" if where else key
-            if key not in value:
-                raise _FieldError(path, "is missing")
-            _check(value[key], item_spec, path)
+#: The keys a result may lack; :meth:`ComparisonResult.to_dict` leaves them out when they are ``None``.
+OPTIONAL = tuple(key for key, spec in SCHEMA.items() if isinstance(spec, MayLack))
 
 
 def _check_consistent(data: dict) -> None:
     """What the shapes alone cannot say: version, class lists, matrix size, curve lengths."""
     if data["schema"] != SCHEMA_VERSION:
-        raise _FieldError("schema", f"is {data['schema']}; this app reads version {SCHEMA_VERSION}")
+        raise FieldError("schema", f"is {data['schema']}; this app reads version {SCHEMA_VERSION}")
     classes = data["classes"]
     for key in ("per_class", "roc"):
         if list(data[key]) != classes:
-            raise _FieldError(key, f"must have one entry per class {classes}, has {list(data[key])}")
+            raise FieldError(key, f"must have one entry per class {classes}, has {list(data[key])}")
     matrix = data["confusion_matrix"]
     if len(matrix) != len(classes) or any(len(row) != len(classes) for row in matrix):
-        raise _FieldError("confusion_matrix", f"must be {len(classes)}×{len(classes)}")
+        raise FieldError("confusion_matrix", f"must be {len(classes)}×{len(classes)}")
     for name, curve in data["roc"].items():
         if len(curve["fpr"]) != len(curve["tpr"]) or len(curve["fpr"]) > MAX_ROC_POINTS:
-            raise _FieldError(f"roc.{name}", f"needs as many fpr as tpr values, at most {MAX_ROC_POINTS}")
+            raise FieldError(f"roc.{name}", f"needs as many fpr as tpr values, at most {MAX_ROC_POINTS}")
     if data["training"]["epochs"] != len(data["training"]["history"]):
-        raise _FieldError("training.epochs", "must equal the number of entries in training.history")
+        raise FieldError("training.epochs", "must equal the number of entries in training.history")
+    if data.get("external") is not None:
+        check_external(data["external"])
 
 
 def validate(data: Any, source: str | Path) -> None:
     """Raise :class:`ComparisonFileError` naming ``source`` and the first bad field."""
     try:
-        _check(data, SCHEMA, "")
+        check(data, SCHEMA, "")
         _check_consistent(data)
-    except _FieldError as err:
+    except FieldError as err:
         raise ComparisonFileError(f"{source}: {err}") from None
 
 
@@ -172,14 +118,17 @@ class ComparisonResult:
     data_fingerprint: str | None
     command: str
     created: str
+    trained_on: list[str] | None = None
+    external: dict[str, Any] | None = None  # schema.EXTERNAL: figures on scans from elsewhere, when measured
 
     @classmethod
     def from_dict(cls, data: dict, source: str | Path = "<dict>") -> "ComparisonResult":
         validate(data, source)
-        return cls(**{f.name: data[f.name] for f in fields(cls)})
+        return cls(**{f.name: data.get(f.name) for f in fields(cls)})
 
     def to_dict(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name not in OPTIONAL or getattr(self, f.name) is not None}
 
     @property
     def class_names(self) -> list[str]:
@@ -239,8 +188,11 @@ def history_record(epoch: dict) -> dict:
 
 def build_result(*, metrics: dict, metadata: dict, checkpoint: Path, parameters: int, history: list[dict],
                  latency: dict, command: str, source: str, training_machine: str | None = None,
-                 training_command: str | None = None) -> dict:
+                 training_command: str | None = None, trained_on: list[str] | None = None,
+                 external: dict | None = None) -> dict:
     """A result dict from ``model.evaluation.evaluate.evaluate`` output, checkpoint metadata and ``history.json``.
+
+    ``trained_on`` and ``external`` (see ``model.comparison.external_eval``) are kept only when given.
 
     Raises:
         ComparisonFileError: ``metrics`` lacks the ROC curves (evaluate again with this code).
@@ -266,4 +218,6 @@ def build_result(*, metrics: dict, metadata: dict, checkpoint: Path, parameters:
                      "history": [history_record(h) for h in history]},
         "data_fingerprint": metrics.get("data_fingerprint"), "command": command,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **({"trained_on": trained_on} if trained_on is not None else {}),
+        **({"external": external} if external is not None else {}),
     }

@@ -5,6 +5,7 @@
         --out model/weights/comparison
     python -m model.comparison.run summarise --runs runs/compare --out model/weights/comparison
     python -m model.comparison.run summarise --from-release resnet50 --out model/weights/comparison
+    python -m model.comparison.run summarise --external-only --from-release mobilenet_v2 efficientnet_b0
 
 Arch names are those of ``model.classifier.factory`` (``vgg16_bn`` is accepted for its ``vgg16``).
 ``run`` trains every arch with the same ``TrainConfig`` (model.training.train's defaults plus the
@@ -19,6 +20,14 @@ files from finished run folders (or, with ``--from-release``, from the model fil
 ``model/weights``) without training. ``--bundle-small`` copies fp16 checkpoints of at most
 25 MB (MobileNetV2, EfficientNet-B0) to ``model/weights/<arch>.safetensors`` so the app
 runs them live.
+
+Every result records what the model was trained on and, when the external set is there or
+``--external-eval MANIFEST`` names one, its figures on the external validation list
+(``model.comparison.external_eval``; ``--no-external-eval`` leaves them out). The multi-source training
+flags pass through like any other (``run --external MANIFEST --external-split fitting``).
+``summarise --external-only`` adds those figures to existing result files from their checkpoints
+(``--from-release`` or the run folders) without training or Kaggle testing; so does ``run`` for an
+up-to-date result that lacks them.
 """
 from __future__ import annotations
 
@@ -30,17 +39,23 @@ import sys
 from dataclasses import fields, replace
 from pathlib import Path
 
-from ..classifier.checkpoint import atomic_write
+from ..classifier.checkpoint import atomic_write, read_metadata
 from ..classifier.factory import available_models, count_parameters
 from ..classifier.inference import load_classifier
 from ..data.folders import cache_dir_arg
+from ..data.manifest import ManifestError
 from ..evaluation.evaluate import evaluate
 from ..evaluation.latency import device_description, measure_cpu_latency, torch_threads
 from ..paths import AUDIT_REPORT, COMPARISON_DIR, DEFAULT_CHECKPOINT, RUNS_DIR, WEIGHTS_DIR
 from ..training import train
 from ..training.config import TrainConfig, add_config_flags
 from ..training.resume import changed_settings
+from .external_eval import (ExternalChoice, add_external_flags, add_external_to_result, complete_current,
+                            external_block, external_choice, trained_on)
 from .results import BUNDLE_LIMIT_BYTES, ComparisonFileError, build_result, write_result
+
+__all__ = ["bundle_small", "canonical_arch", "main", "refuse_other_settings", "result_for_checkpoint",
+           "summarise_release", "summarise_run", "train_arch"]
 
 ARCH_ALIASES = {"vgg16_bn": "vgg16"}  # the factory's "vgg16" is torchvision's vgg16_bn
 RUN_INFO = "compare.json"  # beside a run's checkpoint: the command and machine that trained it
@@ -70,8 +85,10 @@ def _read_json(path: Path):
 
 def result_for_checkpoint(checkpoint: Path, testing: Path, audit: str | None, history: list[dict], *,
                           command: str, source: str, metrics: dict | None = None,
-                          training_machine: str | None = None, training_command: str | None = None) -> dict:
-    """Evaluate (unless ``metrics`` already hold ROC curves), time on the CPU, and build the result."""
+                          training_machine: str | None = None, training_command: str | None = None,
+                          external: ExternalChoice | None = None) -> dict:
+    """Evaluate (unless ``metrics`` already hold ROC curves), time on the CPU, score on ``external`` when
+    given, and build the result."""
     if metrics is None or "roc_curves" not in metrics:
         if not Path(testing).is_dir():
             raise ComparisonFileError(
@@ -80,10 +97,12 @@ def result_for_checkpoint(checkpoint: Path, testing: Path, audit: str | None, hi
         with torch_threads(os.cpu_count() or 1):
             metrics = evaluate(checkpoint, testing, audit=audit)
     clf = load_classifier(checkpoint)
+    latency = measure_cpu_latency(clf)
+    block = external_block(checkpoint, external, command) if external else None
     return build_result(metrics=metrics, metadata=clf.metadata, checkpoint=checkpoint,
-                        parameters=count_parameters(clf.model), history=history,
-                        latency=measure_cpu_latency(clf), command=command, source=source,
-                        training_machine=training_machine, training_command=training_command)
+                        parameters=count_parameters(clf.model), history=history, latency=latency,
+                        command=command, source=source, training_machine=training_machine,
+                        training_command=training_command, trained_on=trained_on(clf.metadata), external=block)
 
 
 def run_is_finished(run_dir: Path) -> bool:
@@ -92,27 +111,30 @@ def run_is_finished(run_dir: Path) -> bool:
         and len(history) >= config["epochs"]
 
 
-def summarise_run(run_dir: Path, out: Path, data: str | None, audit: str | None, command: str) -> Path:
+def summarise_run(run_dir: Path, out: Path, data: str | None, audit: str | None, command: str,
+                  external: ExternalChoice | None = None) -> Path:
     """Result file for one finished run folder."""
     config = json.loads((run_dir / "config.json").read_text())
     info = _read_json(run_dir / RUN_INFO) or {}
     testing = Path(data or config["data"]) / "Testing"
     result = result_for_checkpoint(
         run_dir / "best.safetensors", testing, audit, json.loads((run_dir / "history.json").read_text()),
-        command=command, source="run", training_machine=info.get("machine"), training_command=info.get("command"))
+        command=command, source="run", training_machine=info.get("machine"), training_command=info.get("command"),
+        external=external)
     return write_result(result, out)
 
 
 def summarise_release(name: str, weights: Path, out: Path, data: str, audit: str | None, command: str,
-                      training_machine: str | None) -> Path:
+                      training_machine: str | None, external: ExternalChoice | None = None) -> Path:
     """Result file for a released model: ``<weights>/<name>.safetensors`` and its ``.metrics/.history`` files."""
     checkpoint = weights / f"{name}.safetensors"
     history = _read_json(weights / f"{name}.history.json")
     if not checkpoint.exists() or history is None:
-        raise ComparisonFileError(f"{checkpoint}: needs the checkpoint and {name}.history.json beside it")
+        raise ComparisonFileError(f"{checkpoint}: needs the checkpoint and {name}.history.json beside it "
+                                  "(--external-only adds just the figures on scans from elsewhere to its result)")
     result = result_for_checkpoint(
         checkpoint, Path(data) / "Testing", audit, history, command=command, source="release",
-        metrics=_read_json(weights / f"{name}.metrics.json"), training_machine=training_machine)
+        metrics=_read_json(weights / f"{name}.metrics.json"), training_machine=training_machine, external=external)
     return write_result(result, out)
 
 
@@ -160,25 +182,49 @@ def train_arch(cfg: TrainConfig, command: str) -> Path:
 
 def cmd_run(args: argparse.Namespace, command: str) -> None:
     base, epoch_exceptions = shared_config(args), dict(args.epochs_for or [])
+    external = external_choice(args)
     for arch in args.archs:
         run_dir, result = Path(args.runs) / arch, Path(args.out) / f"{arch}.json"
         cfg = replace(base, arch=arch, out=str(run_dir), epochs=epoch_exceptions.get(arch, base.epochs))
         refuse_other_settings(cfg)
         if not args.force and result_is_current(run_dir, result):
-            print(f"{arch}: {result} is up to date, skipped (--force to redo)")
+            print(complete_current(run_dir, result, external, command))
         else:
             train_arch(cfg, command)
-            print(f"{arch}: wrote {summarise_run(run_dir, Path(args.out), args.data, args.audit, command)}")
+            path = summarise_run(run_dir, Path(args.out), args.data, args.audit, command, external)
+            print(f"{arch}: wrote {path}")
         if args.bundle_small:
             print(bundle_small(run_dir, arch, Path(args.weights))[1])
 
 
+def add_external_only(args: argparse.Namespace, command: str, external: ExternalChoice | None) -> None:
+    """``summarise --external-only``: the figures on scans from elsewhere of existing result files."""
+    if external is None:
+        raise ComparisonFileError("--external-only needs an external set: name one with --external-eval MANIFEST "
+                                  "(none found beside the repository), without --no-external-eval")
+    if args.from_release:
+        checkpoints = [Path(args.weights) / f"{name}.safetensors" for name in args.from_release]
+    else:
+        archs = args.archs or sorted(p.stem for p in Path(args.out).glob("*.json"))
+        checkpoints = [Path(args.runs) / arch / "best.safetensors" for arch in archs]
+    for checkpoint in checkpoints:
+        if not checkpoint.is_file():
+            raise ComparisonFileError(f"{checkpoint}: no such checkpoint")
+        metadata = read_metadata(checkpoint)
+        path = add_external_to_result(Path(args.out) / f"{metadata['arch']}.json", checkpoint, metadata, external,
+                                      command)
+        print(f"{metadata['arch']}: added the figures on scans from elsewhere to {path}")
+
+
 def cmd_summarise(args: argparse.Namespace, command: str) -> None:
-    out = Path(args.out)
+    out, external = Path(args.out), external_choice(args)
+    if args.external_only:
+        return add_external_only(args, command, external)
     if args.from_release:
         data = args.data or TrainConfig.data
         for name in args.from_release:
-            path = summarise_release(name, Path(args.weights), out, data, args.audit, command, args.training_machine)
+            path = summarise_release(name, Path(args.weights), out, data, args.audit, command, args.training_machine,
+                                     external)
             print(f"{name}: wrote {path}")
         return
     runs = [Path(args.runs) / a for a in args.archs] if args.archs else sorted(
@@ -187,7 +233,7 @@ def cmd_summarise(args: argparse.Namespace, command: str) -> None:
         if not run_is_finished(run_dir):
             print(f"{run_dir.name}: no finished run in {run_dir}, skipped")
             continue
-        print(f"{run_dir.name}: wrote {summarise_run(run_dir, out, args.data, args.audit, command)}")
+        print(f"{run_dir.name}: wrote {summarise_run(run_dir, out, args.data, args.audit, command, external)}")
         if args.bundle_small:
             print(bundle_small(run_dir, run_dir.name, Path(args.weights))[1])
 
@@ -218,6 +264,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                        help="copy checkpoints of at most 25 MB to <weights>/<arch>.safetensors")
         p.add_argument("--weights", default=str(WEIGHTS_DIR),
                        help="bundled models folder: where --bundle-small copies to and --from-release reads")
+        add_external_flags(p)
     run_p.add_argument("--archs", nargs="+", type=canonical_arch, required=True)
     run_p.add_argument("--data", default=TrainConfig.data, help="folder holding Training/ and Testing/")
     run_p.add_argument("--force", action="store_true", help="redo archs whose result file is up to date")
@@ -229,6 +276,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     summ.add_argument("--from-release", nargs="+", metavar="NAME",
                       help="build from model/weights/NAME.{safetensors,metrics.json,history.json} instead")
     summ.add_argument("--training-machine", default=None, help="--from-release: what the model was trained on")
+    summ.add_argument("--external-only", action="store_true",
+                      help="only add the figures on scans from elsewhere to the result files in --out, from "
+                           "--from-release NAME or the run folders (no training, no Kaggle testing)")
     return parser.parse_args(argv)
 
 
@@ -238,7 +288,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     try:
         (cmd_run if args.command == "run" else cmd_summarise)(args, command)
-    except ComparisonFileError as err:
+    except (ComparisonFileError, ManifestError) as err:
         raise SystemExit(f"error: {err}") from None
 
 

@@ -216,6 +216,6 @@ def summary_rows(results: Sequence[ComparisonResult]) -> list[dict]:
         "parameters": f"{r.parameters / 1e6:.1f} M",
         "weights file": f"{r.checkpoint_bytes / 1e6:.0f} MB",
         "training": f"{_duration(r.training['wall_seconds'])}, {r.training['epochs']} epochs",
-        "trained on": r.training["machine"] or "not recorded",
+        "machine": r.training["machine"] or "not recorded",
         "timed on": r.latency["machine"],
     } for r in results]

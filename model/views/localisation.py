@@ -8,9 +8,9 @@ from typing import Any
 
 from ..figures import fixed, percent, percent_range
 from ..names import class_name
-from ..paths import DEFAULT_CHECKPOINT, result_file
+from ..paths import DEFAULT_CHECKPOINT, HEAT_MAP_OUTLINES_DIR, result_file
 
-__all__ = ["REPORT_FILE", "localisation_rows", "localisation_summary", "read_localisation"]
+__all__ = ["REPORT_FILE", "example_pictures", "localisation_rows", "localisation_summary", "read_localisation"]
 
 #: The bundled model's result file; read at call time, so a test can point it elsewhere.
 REPORT_FILE = result_file(DEFAULT_CHECKPOINT, "localisation")
@@ -67,3 +67,10 @@ def localisation_summary(report: dict[str, Any]) -> str:
             f"{report['tolerance_px_at_224']} px of the tumour on at least {percent(bars['pointing_game'], 0)} of "
             f"slices, and {fixed(bars['energy_times_centre'], 0)}× the centre blob's heat inside the outline, in "
             "every tumour class): " + "; ".join(verdicts) + ".")
+
+
+def example_pictures(folder: str | Path = HEAT_MAP_OUTLINES_DIR) -> list[tuple[Path, str]]:
+    """The committed example pictures (``python -m model localise --examples-dir``) with a caption each:
+    ``<class>_<file>.png`` → ``(path, "Glioma, Te-gl_0012")``."""
+    found = sorted(Path(folder).glob("*.png")) if Path(folder).is_dir() else []
+    return [(path, f"{class_name(path.stem.split('_', 1)[0])}, {path.stem.split('_', 1)[-1]}") for path in found]
