@@ -9,6 +9,7 @@ from model.views.catalog import model_report
 from model.views.charts import probability_bars, slice_probabilities
 from model.views.diagnosis import NO_TUMOUR_MAP_NOTE, verdict
 from model.views.external import sequence_note
+from model.views.localisation import map_pointing_note, read_localisation
 from pages import decoded_scan, follow_app_navigation, sample_or_upload, shared_classifier
 
 follow_app_navigation()
@@ -118,6 +119,9 @@ with right:
     overlay.image(explanation.overlay(opacity=opacity), caption=f"{method} for “{said.top}”", width="stretch")
     if said.no_tumour:
         overlay.caption(NO_TUMOUR_MAP_NOTE)
+    pointing = map_pointing_note(st.cache_resource(read_localisation)(), method)
+    if pointing:
+        overlay.caption(pointing)
 
 if scan.technical_tags:
     with st.expander("Technical details of the file (patient information is never read out)"):

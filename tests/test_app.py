@@ -67,10 +67,13 @@ def test_the_heat_map_can_be_switched_to_layercam_and_back(samples, bundled):
     heat_map = at.radio(key="heat_map_method")
     assert heat_map.options == ["Grad-CAM", "LayerCAM"] and heat_map.value == "Grad-CAM"
     heading = at.subheader[0].value
+    assert any("this map's peak falls on the tumour" in c.value for c in at.caption)  # the committed measurement
+    grad_cam_note = [c.value for c in at.caption if "this map's peak" in c.value]
     heat_map.set_value("LayerCAM").run()
     assert not at.exception and not at.error
     captions = [img.caption for image in at.image for img in image.proto.imgs]
     assert any(caption.startswith("LayerCAM for") for caption in captions)
+    assert [c.value for c in at.caption if "this map's peak" in c.value] != grad_cam_note  # each map its own figure
     assert at.subheader[0].value == heading  # the answer does not depend on the map
     at.radio(key="heat_map_method").set_value("Grad-CAM").run()
     assert any(img.caption.startswith("Grad-CAM for") for image in at.image for img in image.proto.imgs)

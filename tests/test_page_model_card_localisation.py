@@ -75,3 +75,11 @@ def test_example_pictures_are_captioned_by_class_and_file(tmp_path):
     (tmp_path / "notes.txt").write_text("not a picture")
     assert example_pictures(tmp_path) == [(tmp_path / "glioma_Te-gl_0012.png", "Glioma, Te-gl_0012")]
     assert example_pictures(tmp_path / "absent") == []
+
+
+def test_the_diagnose_note_gives_the_maps_pointing_game_beside_the_centre_blob():
+    from model.views.localisation import map_pointing_note
+    report = synthetic_report()
+    note = map_pointing_note(report, "Grad-CAM")
+    assert "on 10 outlined" in note.lower() and "for 100% of them" in note and "does so for 50%" in note
+    assert map_pointing_note(report, "Score-CAM") is None and map_pointing_note(None, "Grad-CAM") is None

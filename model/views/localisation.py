@@ -10,7 +10,8 @@ from ..figures import fixed, percent, percent_range
 from ..names import class_name
 from ..paths import DEFAULT_CHECKPOINT, HEAT_MAP_OUTLINES_DIR, result_file
 
-__all__ = ["REPORT_FILE", "example_pictures", "localisation_rows", "localisation_summary", "read_localisation"]
+__all__ = ["REPORT_FILE", "example_pictures", "localisation_rows", "localisation_summary", "map_pointing_note",
+           "read_localisation"]
 
 #: The bundled model's result file; read at call time, so a test can point it elsewhere.
 REPORT_FILE = result_file(DEFAULT_CHECKPOINT, "localisation")
@@ -74,3 +75,16 @@ def example_pictures(folder: str | Path = HEAT_MAP_OUTLINES_DIR) -> list[tuple[P
     ``<class>_<file>.png`` → ``(path, "Glioma, Te-gl_0012")``."""
     found = sorted(Path(folder).glob("*.png")) if Path(folder).is_dir() else []
     return [(path, f"{class_name(path.stem.split('_', 1)[0])}, {path.stem.split('_', 1)[-1]}") for path in found]
+
+
+def map_pointing_note(report: dict[str, Any] | None, method: str) -> str | None:
+    """One line for the Diagnose page under heat map ``method``: how often its peak fell on a hand-drawn
+    tumour outline, beside the centre blob; ``None`` when it has not been measured."""
+    if not report or method not in report.get("maps", {}):
+        return None
+    ours = report["maps"][method]["overall"]
+    centre = report["maps"][report["baselines"][0]]["overall"]
+    return (f"Measured on {ours['n']} outlined Kaggle tumour slices, this map's peak falls on the tumour for "
+            f"{percent(ours['pointing_game']['mean'], 0)} of them; a fixed blob on the centre of the head does "
+            f"so for {percent(centre['pointing_game']['mean'], 0)}. Read it as where the network looked, not "
+            "where the tumour is.")
