@@ -2,13 +2,13 @@
 import streamlit as st
 
 from model.classifier.explanation import UNSURE_BELOW
-from model.figures import fixed, percent, percent_range
+from model.figures import fixed, percent
 from model.names import DISPLAY_NAMES
 from model.paths import DUPLICATES_DIR
 from model.views.catalog import bundled_samples, ct_like_findings, model_report, named_mistakes
 from model.views.charts import class_balance, full_versus_clean, reliability_diagram
 from model.views.external import by_sequence_chart, by_tumour_type_chart, external_reading
-from model.views.leak import figshare_conflicts, mirror_check, mirror_leak_chart, pair_kind
+from model.views.leak import clean_subset_reading, figshare_conflicts, mirror_check, mirror_leak_chart, pair_kind
 from model.views.robustness import load_stress_report, robustness_heatmap, robustness_summary
 from pages import follow_app_navigation
 
@@ -94,9 +94,7 @@ clean = metrics.get("clean")
 if clean and clean.get("n_images"):
     st.subheader("Full versus clean test figures")
     st.plotly_chart(full_versus_clean(metrics, clean), width="stretch")
-    st.markdown(f"On the {clean['n_images']} Testing images with no twin in Training the model scores "
-                f"{percent(clean['accuracy'])} (95% interval {percent_range(*clean['accuracy_ci95'])}). "
-                "This is the figure to quote. Few no-tumour images stay clean, so it says little about that class.")
+    st.markdown(clean_subset_reading(metrics))
 
 wrong = named_mistakes(metrics)
 if wrong is not None:

@@ -102,3 +102,24 @@ def test_an_audit_with_the_mirror_check_gives_the_clean_figures_both_ways(tiny_c
     del report[CLEAN_BEFORE_MIRROR_CHECK]  # an audit made before the mirror check: one clean section only
     path.write_text(json.dumps(report))
     assert "clean_before_mirror_check" not in evaluate(tiny_checkpoint, tmp_path / "Testing", audit=path)
+
+
+def test_the_images_figshare_labels_otherwise_are_left_out_of_a_second_set_of_figures(tiny_checkpoint, tmp_path):
+    from model.data.audit import audit as run_audit
+    from model.evaluation.evaluate import evaluate
+
+    write_distinct_dataset(tmp_path / "Training", per_class=2, seed=0)
+    write_distinct_dataset(tmp_path / "Testing", per_class=2, seed=1)
+    manifest = tmp_path / "masks.csv"
+    manifest.write_text("image,mask,figshare_index,mirrored,figshare_label,label_conflict\n"
+                        "Testing/pituitary/pituitary_000.png,m.png,1,0,meningioma,1\n"
+                        "Training/pituitary/pituitary_001.png,n.png,2,0,meningioma,1\n"
+                        "Testing/glioma/glioma_000.png,g.png,3,0,glioma,0\n")
+    path = tmp_path / "audit.json"
+    path.write_text(json.dumps(run_audit(tmp_path, masks_manifest=manifest)))
+    metrics = evaluate(tiny_checkpoint, tmp_path / "Testing", audit=path)
+    without = metrics["without_label_conflicts"]
+    assert without["left_out"] == ["pituitary/pituitary_000.png"]  # the Training one is not a Testing image
+    assert without["n_images"] == metrics["n_images"] - 1
+    path.write_text(json.dumps(run_audit(tmp_path, masks_manifest=tmp_path / "absent.csv")))
+    assert "without_label_conflicts" not in evaluate(tiny_checkpoint, tmp_path / "Testing", audit=path)

@@ -29,3 +29,17 @@ def test_conflicts_and_pair_kinds_in_words():
         ["`Training/pituitary/a.jpg`: Pituitary tumour folder, Meningioma in Figshare"], "1 of 9 rows")
     assert pair_kind({"kind": "exact"}) == "exact duplicate"
     assert pair_kind({"kind": "near", "transform": "mirrored"}) == "mirrored copy"
+
+
+def test_the_clean_reading_counts_the_normals_and_gives_both_subsets_and_the_disputed_figure():
+    from model.views.leak import clean_subset_reading
+    metrics = {"accuracy": 0.9694, "clean": {"n_images": 245, "accuracy": 0.9142, "accuracy_ci95": [0.8775, 0.9469],
+                                            "classes": ["glioma", "meningioma", "notumor", "pituitary"],
+                                            "confusion_matrix": [[190, 7, 0, 0], [0, 15, 0, 0], [0, 0, 0, 0], [0, 1, 0, 32]]},
+               "clean_before_mirror_check": {"n_images": 630, "accuracy": 0.9587},
+               "without_label_conflicts": {"accuracy": 0.9700, "left_out": ["pituitary/Te-piTr_0002.jpg"]}}
+    text = clean_subset_reading(metrics)
+    assert "245 Testing images" in text and "91.42%" in text and "no no-tumour images, so it says nothing" in text
+    assert "held 630 images" in text and "Without the 1 Testing image Figshare" in text and "97.00%" in text
+    metrics["clean"]["confusion_matrix"][2][2] = 1
+    assert "1 no-tumour image, so it says little" in clean_subset_reading(metrics)

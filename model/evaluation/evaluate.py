@@ -126,6 +126,18 @@ def load_clean_names(audit_path: str | Path | None, fingerprint: str, key: str =
     return {name.split("/", 1)[1] for name in report[key]}
 
 
+def load_label_conflicts(audit_path: str | Path | None, fingerprint: str) -> set[str]:
+    """``class/file`` names of the Testing images whose Kaggle folder Figshare disagrees with (the
+    audit's ``figshare_label_conflicts``); empty without an audit of this data or without the list."""
+    if not audit_path or not Path(audit_path).exists():
+        return set()
+    report = json.loads(Path(audit_path).read_text())
+    if report.get("testing_fingerprint") != fingerprint:
+        return set()
+    listed = report.get("figshare_label_conflicts", {}).get("images", [])
+    return {c["image"].split("/", 1)[1] for c in listed if c["image"].startswith("Testing/")}
+
+
 def evaluate(checkpoint: str | Path, data: str | Path, batch_size: int = 64,
              audit: str | Path | None = None) -> dict:
     """Metrics dict for ``checkpoint`` on ``data`` (also records what was evaluated).
@@ -134,7 +146,8 @@ def evaluate(checkpoint: str | Path, data: str | Path, batch_size: int = 64,
         audit: an audit JSON from ``python -m model.data.audit``; adds a ``clean`` section
             computed on the Testing images with no duplicate in Training, and, from an audit that
             checked mirrored copies, ``clean_before_mirror_check`` on the earlier, larger subset,
-            so the figures can be reported both ways.
+            so the figures can be reported both ways; where it lists Testing images Figshare labels
+            otherwise, ``without_label_conflicts`` on Testing without them.
     """
     clf = load_classifier(checkpoint)
     index, probs, timing = predict_folder(clf, data, batch_size)
@@ -144,6 +157,11 @@ def evaluate(checkpoint: str | Path, data: str | Path, batch_size: int = 64,
     earlier = load_clean_names(audit, index.fingerprint(), CLEAN_BEFORE_MIRROR_CHECK)
     if earlier is not None:
         metrics["clean_before_mirror_check"] = subset_report(index.labels, probs, names, clf.classes, earlier)
+    disputed = load_label_conflicts(audit, index.fingerprint())
+    if disputed:  # the images Figshare labels otherwise, left out: the figures with and without them
+        metrics["without_label_conflicts"] = {
+            **subset_report(index.labels, probs, names, clf.classes, set(names) - disputed),
+            "left_out": sorted(disputed & set(names))}
     metrics["misclassified"] = misclassified(index.labels, probs, names, clf.classes, clean_names)
     metrics["roc_curves"] = roc_curve_points(index.labels, probs, clf.classes)
     metrics.update(timing)
@@ -194,6 +212,11 @@ def main(argv: list[str] | None = None) -> None:
         c = metrics["clean"]
         print(f"clean subset (no duplicate in Training): accuracy {_with_ci(c, 'accuracy')}  "
               f"macro-F1 {_with_ci(c, 'macro_f1')}  n={c['n_images']}")
+    if "without_label_conflicts" in metrics:
+        c = metrics["without_label_conflicts"]
+        left_out = len(c["left_out"])
+        print(f"without the {left_out} image{'s' * (left_out != 1)} Figshare labels otherwise: "
+              f"accuracy {_with_ci(c, 'accuracy')}  n={c['n_images']}")
     if metrics.get("clean_before_mirror_check", {}).get("n_images"):
         c = metrics["clean_before_mirror_check"]
         print(f"clean subset before the mirror check: accuracy {_with_ci(c, 'accuracy')}  n={c['n_images']}")

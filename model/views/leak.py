@@ -9,10 +9,11 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from ..names import class_name
+from ..figures import percent, percent_range
+from ..names import NO_TUMOUR, class_name
 from .charts import FONT
 
-__all__ = ["LINKS", "figshare_conflicts", "mirror_check", "mirror_leak_chart", "pair_kind"]
+__all__ = ["LINKS", "clean_subset_reading", "figshare_conflicts", "mirror_check", "mirror_leak_chart", "pair_kind"]
 
 #: How a Testing image is tied to Training, in the order the bars stack, with their colours.
 LINKS = {"twin as is": "#8d99ae", "mirrored copy": "#d1495b", "turned copy": "#edae49", "clean": "#66a182"}
@@ -86,3 +87,25 @@ def pair_kind(pair: dict[str, Any]) -> str:
     """An example pair's kind in words: "exact duplicate", "near duplicate" or "mirrored copy" and the like."""
     transform = pair.get("transform", "as is")  # example pairs of earlier audits have no transform
     return f"{pair['kind']} duplicate" if transform == "as is" else f"{transform} copy"
+
+
+def clean_subset_reading(metrics: dict[str, Any]) -> str:
+    """What the clean-subset figure says, in words: its accuracy, how many normals it holds (none since
+    the audit counts mirrored copies), and the figure without the images Figshare labels otherwise."""
+    clean = metrics["clean"]
+    counts = dict(zip(clean["classes"], map(sum, clean["confusion_matrix"])))
+    normals = counts.get(NO_TUMOUR, 0)
+    text = (f"On the {clean['n_images']} Testing images with no copy in Training the model scores "
+            f"{percent(clean['accuracy'])} (95% interval {percent_range(*clean['accuracy_ci95'])}). This is the "
+            f"figure to quote, for the tumour classes: it holds {normals or 'no'} no-tumour image"
+            f"{'s' * (normals != 1)}, so it says {'nothing' if not normals else 'little'} about that class.")
+    earlier = metrics.get("clean_before_mirror_check")
+    if earlier and earlier.get("n_images"):
+        text += (f" Before the audit counted mirrored and turned copies, the subset held {earlier['n_images']} "
+                 f"images and the model scored {percent(earlier['accuracy'])} there.")
+    disputed = metrics.get("without_label_conflicts")
+    if disputed:
+        left_out = len(disputed["left_out"])
+        text += (f" Without the {left_out} Testing image{'s' * (left_out != 1)} Figshare labels otherwise, "
+                 f"accuracy on all of Testing is {percent(disputed['accuracy'])} (with: {percent(metrics['accuracy'])}).")
+    return text
