@@ -76,7 +76,7 @@ def test_an_audit_without_the_mirror_check_shows_an_info_line_and_nothing_new(au
     assert not at.exception and not at.error
     assert any("predates the check for mirrored" in i.value for i in at.info)
     assert len(at.get("plotly_chart")) == CHARTS_BEFORE_THE_CHECK
-    assert not [m for m in at.markdown if "Figshare" in m.value]
+    assert not [m for m in at.markdown if "Labels that disagree with the source" in m.value]
 
 
 def test_an_audit_with_the_mirror_check_shows_its_chart_and_the_label_conflicts(audit_file):
