@@ -70,3 +70,25 @@ def test_the_committed_external_figures_are_what_each_bundled_model_scores(name)
     for key in ("accuracy", "sensitivity", "specificity", "other_tumour_called_no_tumour"):
         assert found[key]["value"] == pytest.approx(committed[key]["value"], abs=1e-9), key
     assert found["data_fingerprint"] == committed["data_fingerprint"]
+
+
+def test_the_committed_audit_is_what_a_fresh_audit_finds():
+    from model.data.audit import audit
+    committed = json.loads((REPO / "model/weights/audit.json").read_text())
+    fresh = audit(DATA)
+    for key in ("testing_with_training_duplicate", "testing_with_training_counterpart", "testing_leaked_by_transform",
+                "clean_testing", "clean_testing_before_mirror_check", "figshare_label_conflicts"):
+        assert fresh[key] == committed[key], key
+
+
+def test_the_committed_heat_map_localisation_is_what_a_fresh_run_measures():
+    from model.classifier.inference import load_classifier
+    from model.data.outlines import read_outlines
+    from model.evaluation.heat_map_search import chosen_candidates
+    from model.evaluation.localisation import localisation_report
+    committed = json.loads((REPO / "model/weights/resnet50.localisation.json").read_text())
+    candidates = chosen_candidates(list(committed["candidates"]))
+    fresh = localisation_report(load_classifier(REPO / "model/weights/resnet50.safetensors"),
+                                read_outlines(split="Testing"), candidates=candidates)
+    for name in committed["maps"]:
+        assert fresh["maps"][name]["overall"]["pointing_game"] == committed["maps"][name]["overall"]["pointing_game"]
