@@ -1,6 +1,9 @@
 """Evaluate a checkpoint on a folder-of-classes test set and write ``metrics.json``.
 
     python -m model.evaluation.evaluate --data ../shared/data/brain-tumor-mri/Testing --out model/weights/resnet50.metrics.json
+
+Under ``torchrun --nproc_per_node=N -m model.evaluation.evaluate …`` each process decodes and predicts
+every N-th image, and rank 0 gathers the probabilities, computes the same metrics and writes them.
 """
 from __future__ import annotations
 
@@ -8,10 +11,13 @@ import argparse
 import json
 import os
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import torch
+import torch.distributed as dist
 
 from ..classifier.checkpoint import atomic_write, load_checkpoint, save_checkpoint
 from ..classifier.inference import Classifier, load_classifier
@@ -24,28 +30,61 @@ from .calibration import reliability_bins
 from .metrics import classification_metrics, headline_with_ci, roc_curve_points
 
 
-def predict_folder(clf: Classifier, data: str | Path,
-                   batch_size: int = 64) -> tuple[ImageFolderIndex, np.ndarray, dict]:
+@contextmanager
+def process_group() -> Iterator[tuple[int, int]]:
+    """``(rank, world)`` of a torchrun launch, in a gloo process group (the classifier runs on CPUs)
+    destroyed on exit; ``(0, 1)`` without torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1 or dist.is_initialized():
+        yield (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
+        return
+    dist.init_process_group("gloo")
+    try:
+        yield dist.get_rank(), world
+    finally:
+        dist.destroy_process_group()
+
+
+def gather_rows(part: np.ndarray, n: int, rank: int, world: int) -> np.ndarray | None:
+    """Rank 0: the ``n`` rows each rank computed for its images ``rank::world``, back in order."""
+    parts = [None] * world if rank == 0 else None
+    dist.gather_object(part, parts, dst=0)
+    if rank != 0:
+        return None
+    rows = np.empty((n, part.shape[1]), dtype=part.dtype)
+    for r, rows_of_r in enumerate(parts):
+        rows[r::world] = rows_of_r
+    return rows
+
+
+def predict_folder(clf: Classifier, data: str | Path, batch_size: int = 64,
+                   rank: int = 0, world: int = 1) -> tuple[ImageFolderIndex, np.ndarray | None, dict]:
     """Probabilities for every image under ``data/<class>/``.
 
+    Args:
+        rank, world: a process of a torchrun launch predicts the images ``rank::world``; rank 0 gets
+            every image's row, the others ``None``.
     Returns:
         ``(index, probs, timing)``; timing holds end-to-end and model-only images/s.
     """
     index = index_folder(data, classes=clf.classes)
     started = time.perf_counter()
-    images = decode_all(index, clf.spec)
+    images = decode_all(index if world == 1 else index.subset(np.arange(rank, len(index), world)), clf.spec)
     decoded = time.perf_counter()
-    chunks = []
+    chunks = [np.zeros((0, len(clf.classes)), dtype=np.float32)]
     for start in range(0, len(images), batch_size):
         batch = clf.spec.normalise(uint8_to_float(images[start:start + batch_size]))
         chunks.append(clf.predict_tensor(batch))
+    probs = np.concatenate(chunks)
+    if world > 1:
+        probs = gather_rows(probs, len(index), rank, world)
     finished = time.perf_counter()
     timing = {
-        "images_per_second": len(images) / (finished - started),
-        "model_images_per_second": len(images) / (finished - decoded),
-        "batch_size": batch_size, "threads": torch.get_num_threads(),
+        "images_per_second": len(index) / (finished - started),
+        "model_images_per_second": len(index) / (finished - decoded),
+        "batch_size": batch_size, "threads": torch.get_num_threads(), **({"processes": world} if world > 1 else {}),
     }
-    return index, np.concatenate(chunks), timing
+    return index, probs, timing
 
 
 #: The audit's key for the clean subset of reports made before it checked mirrored and turned copies.
@@ -139,10 +178,12 @@ def load_label_conflicts(audit_path: str | Path | None, fingerprint: str) -> set
 
 
 def evaluate(checkpoint: str | Path, data: str | Path, batch_size: int = 64,
-             audit: str | Path | None = None) -> dict:
+             audit: str | Path | None = None, rank: int = 0, world: int = 1) -> dict | None:
     """Metrics dict for ``checkpoint`` on ``data`` (also records what was evaluated).
 
     Args:
+        rank, world: a process of a torchrun launch: the images are shared out (``predict_folder``)
+            and rank 0 gets the metrics, the other ranks ``None``.
         audit: an audit JSON from ``python -m model.data.audit``; adds a ``clean`` section
             computed on the Testing images with no duplicate in Training, and, from an audit that
             checked mirrored copies, ``clean_before_mirror_check`` on the earlier, larger subset,
@@ -150,7 +191,9 @@ def evaluate(checkpoint: str | Path, data: str | Path, batch_size: int = 64,
             otherwise, ``without_label_conflicts`` on Testing without them.
     """
     clf = load_classifier(checkpoint)
-    index, probs, timing = predict_folder(clf, data, batch_size)
+    index, probs, timing = predict_folder(clf, data, batch_size, rank, world)
+    if probs is None:
+        return None
     names = index.names
     clean_names = load_clean_names(audit, index.fingerprint())
     metrics = full_and_clean(index.labels, probs, names, clf.classes, clean_names)
@@ -197,8 +240,11 @@ def main(argv: list[str] | None = None) -> None:
                         help="also save a thumbnail of every misclassified image here (assets/mistakes)")
     parser.add_argument("--store", action="store_true", help="also write the headline metrics into the checkpoint")
     args = parser.parse_args(argv)
-    torch.set_num_threads(os.cpu_count() or 1)
-    metrics = evaluate(args.checkpoint, args.data, args.batch_size, args.audit)
+    with process_group() as (rank, world):
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
+        metrics = evaluate(args.checkpoint, args.data, args.batch_size, args.audit, rank, world)
+    if metrics is None:  # not rank 0: it writes and prints
+        return
     if args.mistakes_dir:
         save_mistake_thumbnails(metrics["misclassified"], args.data, args.mistakes_dir)
     out = Path(args.out) if args.out else result_file(args.checkpoint, "metrics")

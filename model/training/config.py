@@ -56,6 +56,9 @@ class TrainConfig:
     teachers: list[str] = field(default_factory=list)
     distill_weight: float = 0.5
     distill_temperature: float = 2.0
+    # Under torchrun: BatchNorm statistics over the global batch (torch.nn.SyncBatchNorm, CUDA only)
+    # rather than each process's share of it. One process has nothing to synchronise.
+    sync_bn: bool = False
     device: str = "auto"
     precision: str = "auto"  # auto: bf16 on CUDA, fp32 on CPU (faster here: benchmarks/train_step.py)
     cache_dir: str | None = str(CACHE_DIR)

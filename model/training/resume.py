@@ -17,12 +17,13 @@ from ..classifier.checkpoint import load_training_state
 if TYPE_CHECKING:
     from .config import TrainConfig
 
-# Settings that may differ between the interrupted run and its resumption.
+# Settings that may differ between the interrupted run and its resumption. The number of processes
+# (torchrun's world size) is no setting at all: a run started on N processes resumes on M.
 _RESUME_FREE = {"out", "device", "cache_dir", "data"}
 # Settings added after some runs were written, as those runs had them.
 _LEGACY = {"zero_init_residual": False, "teachers": [], "distill_weight": 0.5, "distill_temperature": 2.0,
            "external": None, "external_split": "training", "external_share": 0.3,
-           "other_tumour": "leave_out", "external_normal_weight": 1.0}
+           "other_tumour": "leave_out", "external_normal_weight": 1.0, "sync_bn": False}
 _LEGACY_AUGMENT = {"vflip": 0.0, "rot90": 0.0, "remap_p": 0.0, "remap_knots": 6, "remap_nonmonotonic": 0.5,
                    "invert_p": 0.0, "equalise_p": 0.0}
 

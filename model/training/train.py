@@ -6,20 +6,21 @@ Writes into ``--out``: ``config.json`` (resolved settings), ``last.pt``
 (resume state, every epoch), ``best.safetensors`` (EMA weights with the best
 validation accuracy, fp16, metadata inside) and ``history.json``.
 Re-running the same command after an interruption resumes from ``last.pt``.
+
+Under ``torchrun --nproc_per_node=N -m model.training.train …`` the N processes train the same recipe
+together (DistributedDataParallel; ``--batch-size`` is the global batch): see ``docs/distributed.md``.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import math
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
@@ -34,9 +35,14 @@ from ..names import NO_TUMOUR
 from .augment import AugmentConfig, augment_batch, augment_settings
 from .config import TrainConfig, add_config_flags
 from .distill import Teacher
+from .distributed import (DistributedContext, SetupError, agree, all_reduce_sum, barrier, check_setup,
+                          default_threads, init_distributed, launched_rank, local_main_first, shard, unwrap,
+                          wrap_model)
+from .distributed import resolve_device  # noqa: F401 (model.comparison.run names the machine with it)
 from .losses import answered_right, tumour_aware_loss
 from .resume import resume
 from .sources import combined_fingerprint, load_external_part, sampling_weights
+from .steps import augment_generator, autocast_for, ema_with_warmup, evaluate_split
 
 
 @dataclass
@@ -49,12 +55,6 @@ class TrainData:
     val_y: torch.Tensor
     train_source: torch.Tensor | None = None  # 0: the Kaggle folder, 1: the external set (None: one source)
     sources: list[dict] = field(default_factory=list)  # each source's name, fingerprint and counts
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def load_data(cfg: TrainConfig, spec: PreprocessSpec) -> TrainData:
@@ -95,72 +95,32 @@ def epoch_order(data: TrainData, cfg: TrainConfig, gen: torch.Generator) -> torc
     return torch.multinomial(weights, len(data.train_x), replacement=True, generator=gen)
 
 
-def autocast_for(device: torch.device, precision: str = "auto"):
-    """bf16 autocast (no loss scaling needed) or plain fp32.
-
-    ``auto`` picks bf16 on CUDA and fp32 on CPU: on the 2-core CPU we train on,
-    fp32 channels_last steps are faster than bf16 autocast (measured by
-    ``benchmarks/train_step.py``).
-    """
-    if precision not in ("auto", "bf16", "fp32"):
-        raise ValueError(f"precision must be auto, bf16 or fp32, not {precision!r}")
-    use_bf16 = precision == "bf16" or (precision == "auto" and device.type == "cuda")
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16)
-
-
-def ema_with_warmup(decay: float):
-    """EMA update whose decay ramps up as ``(1 + n) / (10 + n)`` (timm's warm-up).
-
-    A fixed decay makes the average lag the first epochs' random weights
-    for hundreds of steps; the ramp lets it follow the model early on.
-    """
-    @torch.no_grad()
-    def update(ema_params, model_params, num_averaged) -> None:
-        n = float(num_averaged)
-        weight = 1.0 - min(decay, (1.0 + n) / (10.0 + n))
-        floats = [(e, m) for e, m in zip(ema_params, model_params) if torch.is_floating_point(e)]
-        if floats:  # AveragedModel calls once per dtype group: integer groups have none
-            torch._foreach_lerp_([e for e, _ in floats], [m for _, m in floats], weight)
-        for e, m in zip(ema_params, model_params):
-            if not torch.is_floating_point(e):
-                e.copy_(m)  # integer buffers such as BatchNorm's step counter
-
-    return update
-
-
-@torch.inference_mode()
-def evaluate_split(model, x: torch.Tensor, y: torch.Tensor, spec: PreprocessSpec,
-                   device: torch.device, precision: str = "auto", batch_size: int = 128) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy on un-augmented images."""
-    model.eval()
-    losses, correct = 0.0, 0
-    for start in range(0, len(x), batch_size):
-        batch = spec.normalise(uint8_to_float(x[start:start + batch_size]).to(device))
-        target = y[start:start + batch_size].to(device)
-        with autocast_for(device, precision):
-            logits = model(batch.contiguous(memory_format=torch.channels_last)).float()
-        losses += F.cross_entropy(logits, target, reduction="sum").item()
-        correct += (logits.argmax(1) == target).sum().item()
-    return losses / len(x), correct / len(x)
-
-
 def train_one_epoch(model, ema, optimizer, scheduler, data: TrainData, spec: PreprocessSpec, cfg: TrainConfig,
-                    gen: torch.Generator, device: torch.device, desc: str,
+                    gen: torch.Generator, ctx: DistributedContext, desc: str,
                     teacher: Teacher | None = None) -> tuple[float, float]:
-    """One pass over the shuffled training set; returns mean loss and accuracy."""
+    """One pass over the shuffled training set; returns mean loss and accuracy (over every rank).
+
+    ``model`` may be the DistributedDataParallel wrapper (``wrap_model``): gradients are averaged over the
+    ranks in ``backward``, so each step is one step of the global batch.
+    """
     model.train()
     aug = AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.augment.items()})
     order = epoch_order(data, cfg, gen)
     none_index = data.classes.index(NO_TUMOUR) if NO_TUMOUR in data.classes else -1  # -1: no other tumours
-    steps = len(order) // cfg.batch_size
+    steps = len(order) // cfg.batch_size  # global steps: the same on every rank as on one process
     loss_sum, correct, seen = 0.0, 0, 0
-    bar = tqdm(range(steps), desc=desc, leave=False, mininterval=5.0, disable=None)
+    bar = tqdm(range(steps), desc=desc, leave=False, mininterval=5.0, disable=None if ctx.is_main else True)
     for step in bar:
         idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
-        raw = uint8_to_float(data.train_x[idx]).to(device)
-        pictures = augment_batch(raw, spec.input_size, aug, gen)
-        target = data.train_y[idx].to(device)
-        with autocast_for(device, cfg.precision):
+        # The sampler: every rank draws the same epoch (one shared seed and generator, so the weighted
+        # multi-source draw is the single process's draw) and augments the whole global batch with it,
+        # then keeps its rows idx[rank::world], DistributedSampler's interleaving without padding. The
+        # ranks' rows make up the one-process batch, the pictures are the ones it would see, and the
+        # generators stay in step for the next batch and the next epoch's draw.
+        raw = uint8_to_float(data.train_x[idx]).to(ctx.device)
+        pictures = shard(augment_batch(raw, spec.input_size, aug, augment_generator(gen, ctx.device)), ctx)
+        target = shard(data.train_y[idx], ctx).to(ctx.device)
+        with autocast_for(ctx.device, cfg.precision):
             logits = model(spec.normalise(pictures).contiguous(memory_format=torch.channels_last)).float()
             loss = tumour_aware_loss(logits, target, none_index, cfg.label_smoothing)
             if teacher is not None:
@@ -170,11 +130,13 @@ def train_one_epoch(model, ema, optimizer, scheduler, data: TrainData, spec: Pre
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         optimizer.step()
         scheduler.step()
-        ema.update_parameters(model)
-        loss_sum += loss.item() * len(idx)
+        if ctx.is_main:  # the EMA lives on rank 0, which validates and saves it
+            ema.update_parameters(unwrap(model))
+        loss_sum += loss.item() * len(target)
         correct += answered_right(logits, target, none_index).sum().item()
-        seen += len(idx)
+        seen += len(target)
         bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
+    loss_sum, correct, seen = all_reduce_sum([loss_sum, correct, seen], ctx)
     return loss_sum / max(seen, 1), correct / max(seen, 1)
 
 
@@ -205,51 +167,76 @@ def export_best(out: Path, ema, cfg: TrainConfig, spec: PreprocessSpec, data: Tr
 
 
 def run(cfg: TrainConfig) -> Path:
-    """Train (or resume) a run; returns the path of the best checkpoint."""
+    """Train (or resume) a run; returns the path of the best checkpoint.
+
+    Under torchrun every process calls it, and they train the run together (``model.training.distributed``).
+    """
+    with init_distributed(cfg.device) as ctx:
+        return train_run(cfg, ctx)
+
+
+def train_run(cfg: TrainConfig, ctx: DistributedContext) -> Path:
+    """:func:`run` in one process of ``ctx``: rank 0 validates, prints and writes; the others wait for it."""
+    check_setup(cfg.batch_size, cfg.sync_bn, ctx)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
-    device = resolve_device(cfg.device)
     spec = PreprocessSpec(input_size=cfg.input_size, stage_size=cfg.stage_size)
-    data = load_data(cfg, spec)
+    with local_main_first(ctx):
+        data = load_data(cfg, spec)
+    agree(data.fingerprint, ctx, "the training data")
     steps = len(data.train_x) // cfg.batch_size
     if steps == 0:
         raise ValueError(f"batch size {cfg.batch_size} exceeds the {len(data.train_x)} training images")
-    model, ema, optimizer, scheduler = build(cfg, len(data.classes), steps, device)
-    teacher = (Teacher.from_checkpoints(cfg.teachers, data.classes, spec, device, cfg.distill_weight,
+    model, ema, optimizer, scheduler = build(cfg, len(data.classes), steps, ctx.device)
+    teacher = (Teacher.from_checkpoints(cfg.teachers, data.classes, spec, ctx.device, cfg.distill_weight,
                                         cfg.distill_temperature) if cfg.teachers else None)
     gen = torch.Generator().manual_seed(cfg.seed)
     state = {"epoch": 0, "history": [], "best": {"val_acc": -1.0, "val_loss": math.inf}}
-    if (out / "last.pt").exists():
+    if (out / "last.pt").exists():  # every rank resumes from the same file, whatever the world size that wrote it
         state = resume(out / "last.pt", cfg, model, ema, optimizer, scheduler, gen)
-        print(f"resumed from epoch {state['epoch']}")
-    atomic_write(out / "config.json", lambda tmp: Path(tmp).write_text(json.dumps(asdict(cfg), indent=2)))
-    print(f"{cfg.arch}: {count_parameters(model):,} params, {len(data.train_x)} train / "
-          f"{len(data.val_x)} val images, {device}")
+        if ctx.is_main:
+            print(f"resumed from epoch {state['epoch']}")
+    agree(state["epoch"], ctx, "the epoch to resume from")
+    net = wrap_model(model, ctx, cfg.sync_bn)
+    if ctx.is_main:
+        atomic_write(out / "config.json", lambda tmp: Path(tmp).write_text(json.dumps(asdict(cfg), indent=2)))
+        print(f"{cfg.arch}: {count_parameters(model):,} params, {len(data.train_x)} train / "
+              f"{len(data.val_x)} val images, {ctx.device}" + (f" × {ctx.world} processes" if ctx.world > 1 else ""))
     for epoch in range(state["epoch"], cfg.epochs):
         started = time.perf_counter()
-        tr_loss, tr_acc = train_one_epoch(model, ema, optimizer, scheduler, data, spec, cfg, gen, device,
+        tr_loss, tr_acc = train_one_epoch(net, ema, optimizer, scheduler, data, spec, cfg, gen, ctx,
                                           desc=f"epoch {epoch + 1}/{cfg.epochs}", teacher=teacher)
-        va_loss, va_acc = evaluate_split(ema, data.val_x, data.val_y, spec, device, cfg.precision)
-        record = {"epoch": epoch + 1, "train_loss": tr_loss, "train_acc": tr_acc, "val_loss": va_loss,
-                  "val_acc": va_acc, "seconds": time.perf_counter() - started}
-        state["history"].append(record)
-        print(json.dumps(record), flush=True)
-        best = state["best"]
-        if (va_acc, -va_loss) > (best["val_acc"], -best["val_loss"]):
-            state["best"] = record
-            export_best(out, ema, cfg, spec, data, record)
+        if ctx.is_main:
+            close_epoch(out, cfg, spec, data, state, (model, ema, optimizer, scheduler, gen), ctx.device,
+                        {"epoch": epoch + 1, "train_loss": tr_loss, "train_acc": tr_acc}, started)
         state["epoch"] = epoch + 1
-        atomic_write(out / "history.json", lambda tmp: Path(tmp).write_text(json.dumps(state["history"], indent=1)))
-        # last.pt is the commit point of an epoch, so it is written last: once it exists, so do the
-        # files it vouches for (a kill in between only makes the resumed run redo that epoch).
-        save_training_state(out / "last.pt", {
-            **state, "model": model.state_dict(), "ema": ema.state_dict(),
-            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-            "generator": gen.get_state(), "torch_rng": torch.get_rng_state(), "config": asdict(cfg),
-        })
+        barrier(ctx)  # the other ranks wait for rank 0's validation and files
     return out / "best.safetensors"
+
+
+def close_epoch(out: Path, cfg: TrainConfig, spec: PreprocessSpec, data: TrainData, state: dict, parts: tuple,
+                device: torch.device, record: dict, started: float) -> None:
+    """Rank 0's end of an epoch: validation of the EMA, the best checkpoint, ``history.json``, ``last.pt``."""
+    model, ema, optimizer, scheduler, gen = parts
+    va_loss, va_acc = evaluate_split(ema, data.val_x, data.val_y, spec, device, cfg.precision)
+    record = {**record, "val_loss": va_loss, "val_acc": va_acc, "seconds": time.perf_counter() - started}
+    state["history"].append(record)
+    print(json.dumps(record), flush=True)
+    best = state["best"]
+    if (va_acc, -va_loss) > (best["val_acc"], -best["val_loss"]):
+        state["best"] = record
+        export_best(out, ema, cfg, spec, data, record)
+    state["epoch"] = record["epoch"]
+    atomic_write(out / "history.json", lambda tmp: Path(tmp).write_text(json.dumps(state["history"], indent=1)))
+    # last.pt is the commit point of an epoch, so it is written last: once it exists, so do the
+    # files it vouches for (a kill in between only makes the resumed run redo that epoch).
+    save_training_state(out / "last.pt", {
+        **state, "model": model.state_dict(), "ema": ema.state_dict(),
+        "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+        "generator": gen.get_state(), "torch_rng": torch.get_rng_state(), "config": asdict(cfg),
+    })
 
 
 def parse_args(argv: list[str] | None = None) -> TrainConfig:
@@ -258,14 +245,15 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     parser.add_argument("--augment", nargs="+", default=[], metavar="NAME=VALUE",
                         help="change augmentation knobs (model.training.augment.AugmentConfig), e.g. rot90=0.25 vflip=0.25 "
                              "or scale=0.85,1.15")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads per process (default: the cores, shared among torchrun's processes)")
     args = vars(parser.parse_args(argv))
     try:
         args["augment"] = augment_settings(args["augment"])
     except ValueError as err:
         parser.error(str(err))
     threads = args.pop("threads")
-    torch.set_num_threads(threads or os.cpu_count() or 1)
+    torch.set_num_threads(threads or default_threads())
     args["cache_dir"] = cache_dir_arg(args.get("cache_dir"))
     return TrainConfig(**args)
 
@@ -273,9 +261,10 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
 def main(argv: list[str] | None = None) -> None:
     try:
         best = run(parse_args(argv))
-    except ManifestError as err:  # a malformed --external manifest or list: say so, no traceback
+    except (ManifestError, SetupError) as err:  # a malformed --external list, a launch that does not fit
         raise SystemExit(f"error: {err}") from None
-    print(f"best checkpoint: {best}")
+    if launched_rank() == 0:
+        print(f"best checkpoint: {best}")
 
 
 if __name__ == "__main__":
