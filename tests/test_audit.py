@@ -91,13 +91,18 @@ def test_a_mirrored_example_pair_is_saved_beside_the_others(tmp_path):
     assert (tmp_path / "examples" / chosen[0]["b_thumbnail"]).exists()
 
 
+def write_set_with_masks_manifest(root, per_class: int, rows: list[str]):
+    """Distinct Training and Testing images under ``root`` and a masks manifest of ``rows`` beside them."""
+    write_distinct_dataset(root / "Training", per_class=per_class, seed=0)
+    write_distinct_dataset(root / "Testing", per_class=per_class, seed=1)
+    manifest = root / "masks.csv"
+    manifest.write_text("image,mask,figshare_index,mirrored,figshare_label,label_conflict\n" + "\n".join(rows) + "\n")
+    return manifest
+
+
 def test_the_report_lists_figshare_label_conflicts_and_stops_on_a_malformed_manifest(tmp_path, capsys):
-    write_distinct_dataset(tmp_path / "Training", per_class=1, seed=0)
-    write_distinct_dataset(tmp_path / "Testing", per_class=1, seed=1)
-    manifest = tmp_path / "manifest.csv"
-    manifest.write_text("image,mask,figshare_index,mirrored,figshare_label,label_conflict\n"
-                        "Training/pituitary/pituitary_000.png,m.png,16,0,meningioma,1\n"
-                        "Testing/glioma/glioma_000.png,g.png,3,1,glioma,0\n")
+    manifest = write_set_with_masks_manifest(tmp_path, 1, ["Training/pituitary/pituitary_000.png,m.png,16,0,meningioma,1",
+                                                           "Testing/glioma/glioma_000.png,g.png,3,1,glioma,0"])
     report = audit(tmp_path, masks_manifest=manifest)
     assert report["figshare_label_conflicts"]["images"] == [
         {"image": "Training/pituitary/pituitary_000.png", "kaggle_label": "pituitary", "figshare_label": "meningioma"}]

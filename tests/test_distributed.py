@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import torch
 
 from model.classifier import factory
 from model.evaluation.evaluate import evaluate
+from model.evaluation.latency import torch_threads
 from model.training.config import TrainConfig
 from model.training.distributed import DistributedContext, check_setup, default_threads, init_distributed, shard
 from model.training.resume import changed_settings
@@ -55,15 +55,6 @@ def torchrun(*command: str) -> list[str]:
     return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", *command]
 
 
-@contextmanager
-def threads(n: int):
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
 
 def max_weight_difference(a: dict, b: dict) -> float:
     assert a.keys() == b.keys()
@@ -91,7 +82,7 @@ def test_two_processes_train_what_one_process_trains(tiny_dataset, tmp_path, mon
     assert two.stdout.count('"train_loss"') == 2 and two.stdout.count("best checkpoint:") == 1  # rank 0 alone
 
     monkeypatch.setitem(factory.ARCHS, "resnet18_gn", namespace["ARCH"])
-    with threads(1):  # as each of the two processes: OpenMP threads on a busy 2-core machine spin, several-fold slower
+    with torch_threads(1):  # as each of the two processes: OpenMP threads on a busy 2-core machine spin, several-fold slower
         run(TrainConfig(data=str(tiny_dataset), out=str(tmp_path / "one"), epochs=2, **{**TINY, "arch": "resnet18_gn"}))
     one, both = (torch.load(tmp_path / name / "last.pt", weights_only=True) for name in ("one", "two"))
     for a, b in zip(one["history"], both["history"], strict=True):
@@ -145,7 +136,7 @@ def test_a_killed_two_process_run_resumes_on_two_processes_and_on_one(tiny_datas
     again = subprocess.run(cmd, cwd=REPO, env=ENV, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stdout + again.stderr
     assert again.stdout.count("resumed from epoch") == 1
-    with threads(1):
+    with torch_threads(1):
         run(TrainConfig(data=str(tiny_dataset), out=str(copy), epochs=2, **TINY))  # the same run, now on one process
     assert "resumed from epoch" in capsys.readouterr().out
     for folder in (out, copy):
@@ -178,7 +169,7 @@ def test_evaluation_sharded_over_two_processes_gives_the_metrics_of_one(tiny_dat
     assert two.returncode == 0, two.stdout + two.stderr
     assert two.stdout.count("wrote ") == 1  # rank 0 alone
     sharded = json.loads(written.read_text())
-    with threads(1):
+    with torch_threads(1):
         one = json.loads(json.dumps(evaluate(tiny_checkpoint, tiny_dataset / "Testing", batch_size=4)))
     assert sharded["processes"] == 2 and sharded["n_images"] == one["n_images"] == 24
     assert_same_metrics({k: v for k, v in one.items() if k not in TIMING},

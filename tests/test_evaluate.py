@@ -108,13 +108,10 @@ def test_the_images_figshare_labels_otherwise_are_left_out_of_a_second_set_of_fi
     from model.data.audit import audit as run_audit
     from model.evaluation.evaluate import evaluate
 
-    write_distinct_dataset(tmp_path / "Training", per_class=2, seed=0)
-    write_distinct_dataset(tmp_path / "Testing", per_class=2, seed=1)
-    manifest = tmp_path / "masks.csv"
-    manifest.write_text("image,mask,figshare_index,mirrored,figshare_label,label_conflict\n"
-                        "Testing/pituitary/pituitary_000.png,m.png,1,0,meningioma,1\n"
-                        "Training/pituitary/pituitary_001.png,n.png,2,0,meningioma,1\n"
-                        "Testing/glioma/glioma_000.png,g.png,3,0,glioma,0\n")
+    from .test_audit import write_set_with_masks_manifest
+    manifest = write_set_with_masks_manifest(tmp_path, 2, ["Testing/pituitary/pituitary_000.png,m.png,1,0,meningioma,1",
+                                                           "Training/pituitary/pituitary_001.png,n.png,2,0,meningioma,1",
+                                                           "Testing/glioma/glioma_000.png,g.png,3,0,glioma,0"])
     path = tmp_path / "audit.json"
     path.write_text(json.dumps(run_audit(tmp_path, masks_manifest=manifest)))
     metrics = evaluate(tiny_checkpoint, tmp_path / "Testing", audit=path)
