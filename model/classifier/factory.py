@@ -98,6 +98,16 @@ def cam_target_layer(model: nn.Module, name: str, fine: bool = False) -> nn.Modu
     return model.get_submodule(ARCHS[name].fine_cam_layer if fine else ARCHS[name].cam_layer)
 
 
+def final_linear(model: nn.Module) -> nn.Linear:
+    """The head's linear layer: with the global average pool before it, its weights turn the last block's
+    activations into a class activation map (Zhou et al., 2016), which is Grad-CAM's map on that block."""
+    head = model.fc if hasattr(model, "fc") else model.classifier
+    head = head[-1] if isinstance(head, nn.Sequential) else head
+    if not isinstance(head, nn.Linear):
+        raise TypeError(f"the head ends in {type(head).__name__}, not a linear layer")
+    return head
+
+
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 

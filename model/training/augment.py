@@ -151,6 +151,15 @@ def augment_batch(batch: torch.Tensor, size: int, cfg: AugmentConfig, gen: torch
     return random_intensity(random_geometry(batch, size, cfg, gen), cfg, gen)
 
 
+def augment_batch_with_masks(batch: torch.Tensor, masks: torch.Tensor, size: int, cfg: AugmentConfig,
+                             gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`augment_batch` that moves ``masks`` (``(N, 1, *, *)``, the tumour outlines) with the pictures:
+    one geometry for both, the intensity changes on the pictures alone. The draws are those of
+    :func:`augment_batch`, so the pictures are the same as without masks."""
+    moved = random_geometry(torch.cat([batch, masks], dim=1), size, cfg, gen)
+    return random_intensity(moved[:, :1].contiguous(), cfg, gen), moved[:, 1:]
+
+
 def augment_settings(changes: list[str]) -> dict:
     """AugmentConfig's defaults with ``NAME=VALUE`` changes applied (tuples as ``a,b``)."""
     settings = AugmentConfig().to_dict()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, field, fields
 
-from ..paths import CACHE_DIR, KAGGLE_DIR, RUNS_DIR
+from ..paths import CACHE_DIR, KAGGLE_DIR, KAGGLE_MASKS_DIR, RUNS_DIR
 from .augment import AugmentConfig
 
 __all__ = ["TrainConfig", "add_config_flags"]
@@ -52,6 +52,10 @@ class TrainConfig:
     external_normal_weight: float = 1.0
     # Tumour types we have no class for: leave_out, or not_normal (trained as "any class but no tumour").
     other_tumour: str = "leave_out"
+    # The hand-drawn outlines (model.training.outline_loss): this weight on the loss that keeps the class
+    # activation map of the true class inside the outline, and the masks folder. 0 reads no masks.
+    outline_weight: float = 0.0
+    outlines: str = str(KAGGLE_MASKS_DIR)
     # Knowledge distillation (model.training.distill): teacher checkpoints, the soft term's share and temperature.
     teachers: list[str] = field(default_factory=list)
     distill_weight: float = 0.5

@@ -32,7 +32,9 @@ from ..data.duplicates import validation_split
 from ..data.folders import cache_dir_arg, cached_decode, drop_listed, index_folder, training_folder
 from ..data.manifest import ManifestError
 from ..names import NO_TUMOUR
-from .augment import AugmentConfig, augment_batch, augment_settings
+from ..data.outline_crops import decode_masks
+from ..data.outlines import read_outlines
+from .augment import AugmentConfig, augment_batch, augment_batch_with_masks, augment_settings
 from .config import TrainConfig, add_config_flags
 from .distill import Teacher
 from .distributed import (DistributedContext, SetupError, agree, all_reduce_sum, barrier, check_setup,
@@ -40,6 +42,7 @@ from .distributed import (DistributedContext, SetupError, agree, all_reduce_sum,
                           wrap_model)
 from .distributed import resolve_device  # noqa: F401 (model.comparison.run names the machine with it)
 from .losses import answered_right, tumour_aware_loss
+from .outline_loss import LastBlockFeatures, outline_loss
 from .resume import resume
 from .sources import combined_fingerprint, load_external_part, sampling_weights
 from .steps import augment_generator, autocast_for, ema_with_warmup, evaluate_split
@@ -55,6 +58,8 @@ class TrainData:
     val_y: torch.Tensor
     train_source: torch.Tensor | None = None  # 0: the Kaggle folder, 1: the external set (None: one source)
     sources: list[dict] = field(default_factory=list)  # each source's name, fingerprint and counts
+    train_masks: torch.Tensor | None = None  # uint8 (N, S, S) tumour outlines (zeros: none), with outline_weight
+    train_outlined: torch.Tensor | None = None  # bool (N,): the slice has an outline
 
 
 def load_data(cfg: TrainConfig, spec: PreprocessSpec) -> TrainData:
@@ -71,7 +76,17 @@ def load_data(cfg: TrainConfig, spec: PreprocessSpec) -> TrainData:
                      images[val_idx], labels[val_idx],
                      sources=[{"name": Path(cfg.data).name, "fingerprint": used.fingerprint(),
                                "training_images": len(train_idx), "validation_images": len(val_idx)}])
+    if cfg.outline_weight > 0:
+        add_outlines(data, cfg, spec, index, train_idx)
     return add_external(data, cfg, spec) if cfg.external else data
+
+
+def add_outlines(data: TrainData, cfg: TrainConfig, spec: PreprocessSpec, index, train_idx: np.ndarray) -> None:
+    """The training side's tumour outlines, cut like their images (the validation side needs none)."""
+    outlines = read_outlines(cfg.outlines, cfg.data, split="Training")
+    masks, outlined = decode_masks(index, outlines, spec, cfg.cache_dir)
+    data.train_masks, data.train_outlined = masks[train_idx], outlined[train_idx]
+    data.sources[0]["outlined_training_images"] = int(data.train_outlined.sum())
 
 
 def add_external(data: TrainData, cfg: TrainConfig, spec: PreprocessSpec) -> TrainData:
@@ -79,9 +94,13 @@ def add_external(data: TrainData, cfg: TrainConfig, spec: PreprocessSpec) -> Tra
     part = load_external_part(cfg.external, cfg.external_split, data.classes, spec, cfg.cache_dir,
                               cfg.other_tumour)
     source = torch.cat([torch.zeros(len(data.train_x), dtype=torch.int64), torch.ones(len(part.x), dtype=torch.int64)])
+    masks = outlined = None
+    if data.train_masks is not None:  # the other source has no outlines
+        masks = torch.cat([data.train_masks, torch.zeros_like(part.x)])
+        outlined = torch.cat([data.train_outlined, torch.zeros(len(part.x), dtype=torch.bool)])
     return TrainData(data.classes, combined_fingerprint(data.fingerprint, part.record["fingerprint"]),
                      torch.cat([data.train_x, part.x]), torch.cat([data.train_y, part.y]), data.val_x, data.val_y,
-                     source, data.sources + [part.record])
+                     source, data.sources + [part.record], masks, outlined)
 
 
 def epoch_order(data: TrainData, cfg: TrainConfig, gen: torch.Generator) -> torch.Tensor:
@@ -93,6 +112,25 @@ def epoch_order(data: TrainData, cfg: TrainConfig, gen: torch.Generator) -> torc
     weights = sampling_weights(data.train_source, data.train_y, cfg.external_share,
                                {normal: cfg.external_normal_weight} if normal is not None else None)
     return torch.multinomial(weights, len(data.train_x), replacement=True, generator=gen)
+
+
+def batch_pictures(data: TrainData, idx: torch.Tensor, spec: PreprocessSpec, aug: AugmentConfig,
+                   gen: torch.Generator, ctx: DistributedContext) -> tuple:
+    """One global batch augmented, and this rank's rows of it: pictures, targets, and (with outlines)
+    the outlines moved with the pictures and which rows have one (else ``None, None``)."""
+    # The sampler: every rank draws the same epoch (one shared seed and generator, so the weighted
+    # multi-source draw is the single process's draw) and augments the whole global batch with it,
+    # then keeps its rows idx[rank::world], DistributedSampler's interleaving without padding. The
+    # ranks' rows make up the one-process batch, the pictures are the ones it would see, and the
+    # generators stay in step for the next batch and the next epoch's draw.
+    raw = uint8_to_float(data.train_x[idx]).to(ctx.device)
+    target = shard(data.train_y[idx], ctx).to(ctx.device)
+    drawn = augment_generator(gen, ctx.device)
+    if data.train_masks is None:
+        return shard(augment_batch(raw, spec.input_size, aug, drawn), ctx), target, None, None
+    pictures, masks = augment_batch_with_masks(raw, uint8_to_float(data.train_masks[idx]).to(ctx.device),
+                                               spec.input_size, aug, drawn)
+    return shard(pictures, ctx), target, shard(masks, ctx), shard(data.train_outlined[idx], ctx).to(ctx.device)
 
 
 def train_one_epoch(model, ema, optimizer, scheduler, data: TrainData, spec: PreprocessSpec, cfg: TrainConfig,
@@ -110,32 +148,29 @@ def train_one_epoch(model, ema, optimizer, scheduler, data: TrainData, spec: Pre
     steps = len(order) // cfg.batch_size  # global steps: the same on every rank as on one process
     loss_sum, correct, seen = 0.0, 0, 0
     bar = tqdm(range(steps), desc=desc, leave=False, mininterval=5.0, disable=None if ctx.is_main else True)
-    for step in bar:
-        idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
-        # The sampler: every rank draws the same epoch (one shared seed and generator, so the weighted
-        # multi-source draw is the single process's draw) and augments the whole global batch with it,
-        # then keeps its rows idx[rank::world], DistributedSampler's interleaving without padding. The
-        # ranks' rows make up the one-process batch, the pictures are the ones it would see, and the
-        # generators stay in step for the next batch and the next epoch's draw.
-        raw = uint8_to_float(data.train_x[idx]).to(ctx.device)
-        pictures = shard(augment_batch(raw, spec.input_size, aug, augment_generator(gen, ctx.device)), ctx)
-        target = shard(data.train_y[idx], ctx).to(ctx.device)
-        with autocast_for(ctx.device, cfg.precision):
-            logits = model(spec.normalise(pictures).contiguous(memory_format=torch.channels_last)).float()
-            loss = tumour_aware_loss(logits, target, none_index, cfg.label_smoothing)
-            if teacher is not None:
-                loss = teacher.blend(loss, logits, pictures)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        optimizer.step()
-        scheduler.step()
-        if ctx.is_main:  # the EMA lives on rank 0, which validates and saves it
-            ema.update_parameters(unwrap(model))
-        loss_sum += loss.item() * len(target)
-        correct += answered_right(logits, target, none_index).sum().item()
-        seen += len(target)
-        bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
+    with LastBlockFeatures(unwrap(model), cfg.arch) as last_block:
+        for step in bar:
+            pictures, target, masks, outlined = batch_pictures(
+                data, order[step * cfg.batch_size:(step + 1) * cfg.batch_size], spec, aug, gen, ctx)
+            with autocast_for(ctx.device, cfg.precision):
+                logits = model(spec.normalise(pictures).contiguous(memory_format=torch.channels_last)).float()
+                loss = tumour_aware_loss(logits, target, none_index, cfg.label_smoothing)
+                if teacher is not None:
+                    loss = teacher.blend(loss, logits, pictures)
+                if masks is not None:
+                    loss = loss + cfg.outline_weight * outline_loss(last_block.features, last_block.head.weight,
+                                                                    target, masks, outlined)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            if ctx.is_main:  # the EMA lives on rank 0, which validates and saves it
+                ema.update_parameters(unwrap(model))
+            loss_sum += loss.item() * len(target)
+            correct += answered_right(logits, target, none_index).sum().item()
+            seen += len(target)
+            bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
     loss_sum, correct, seen = all_reduce_sum([loss_sum, correct, seen], ctx)
     return loss_sum / max(seen, 1), correct / max(seen, 1)
 
