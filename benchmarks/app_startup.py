@@ -7,7 +7,7 @@ Prints, without asserting:
 
 * cold start: from launching ``streamlit run streamlit_app.py`` to the Diagnose page's
   prediction for the default sample being visible in headless Chromium (the browser is
-  started first, so its own start-up is not counted). Target <= 5 s. Then to its Grad-CAM
+  started first, so its own start-up is not counted). Target <= 3 s. Then to its Grad-CAM
   heat map, which a cold server draws after the answer.
 * peak RSS of a fresh Python process that loads every bundled checkpoint and runs one
   prediction and one Grad-CAM with each (ru_maxrss). Target <= 1 GB.
@@ -29,8 +29,28 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-COLD_START_TARGET_S = 5.0
+# The issue's bars ("Fast on whatever CPU it lands on").
+COLD_START_TARGET_S, HEAT_MAP_TARGET_S, UPLOAD_TARGET_S = 3.0, 4.0, 0.2
 RSS_TARGET_MIB = 1024.0
+
+
+def backend_choice_file() -> Path:
+    """Where the server keeps this machine's backend choice for the bundled model (backend_choice)."""
+    from model.classifier.backend_choice import machine_key
+    from model.paths import BACKEND_CACHE_DIR, DEFAULT_CHECKPOINT
+
+    return BACKEND_CACHE_DIR / machine_key(DEFAULT_CHECKPOINT) / "choice.json"
+
+
+def wait_for_choice(path: Path, timeout: float = 180.0) -> float | None:
+    """Seconds until the server has written its backend choice (it measures after the first heat map);
+    ``None`` if a forced backend (BRAIN_MRI_BACKEND) means it never does."""
+    if os.environ.get("BRAIN_MRI_BACKEND", "auto") not in ("", "auto"):
+        return None
+    started = time.perf_counter()
+    while not path.exists() and time.perf_counter() - started < timeout:
+        time.sleep(0.2)
+    return time.perf_counter() - started
 
 
 def machine_facts() -> str:
@@ -72,10 +92,12 @@ def cold_start() -> dict[str, float | None]:
             # On a cold server the page answers first and draws the heat map after (model.classifier.gradcam)
             page.get_by_text("Grad-CAM for").first.wait_for(timeout=120_000)
             mapped = time.perf_counter() - started
+            choice_wait = wait_for_choice(backend_choice_file())
             uploads = warm_uploads(page)
             first_page_rss = rss_mib("VmHWM", proc.pid)
             visit_every_page(page, url)
             return {"healthy": healthy, "loaded": loaded, "predicted": predicted, "mapped": mapped,
+                    "choice_wait": choice_wait,
                     "uploads": uploads, "server_rss": first_page_rss,
                     "server_rss_all_pages": rss_mib("VmHWM", proc.pid), "server_rss_now": rss_mib("VmRSS", proc.pid)}
         finally:
@@ -184,23 +206,37 @@ def verdict(value: float | None, target: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--load-every-model", action="store_true", help=argparse.SUPPRESS)
-    if parser.parse_args().load_every_model:
+    parser.add_argument("--fresh-choice", action="store_true",
+                        help="forget this machine's backend choice first, as on a machine the app never ran on")
+    args = parser.parse_args()
+    if args.load_every_model:
         load_every_model()
         return
     print(machine_facts())
+    choice_file = backend_choice_file()
+    if args.fresh_choice and choice_file.exists():
+        choice_file.unlink()  # a machine the app has never run on: the server measures the backends
+    cached = choice_file.exists()
     mem = models_peak_rss()
     start = cold_start()
+    backend = json.loads(choice_file.read_text()) if choice_file.exists() else {}
+    print(f"inference backend on this machine: {backend.get('single', 'torch-fp32')} for one picture, "
+          f"{backend.get('batch', 'torch-fp32')} for batches ("
+          + ("chosen on an earlier run, read from the cache" if cached else
+             f"measured by the server after the first heat map, written {start['choice_wait']:.1f} s after it"
+             if start["choice_wait"] is not None else "forced by BRAIN_MRI_BACKEND") + ")")
     print(f"cold start, `streamlit run` to health check ok:  {start['healthy']:7.2f} s")
     print(f"cold start, to Diagnose page loaded in Chromium: {start['loaded']:7.2f} s")
     print(f"cold start, to first prediction visible:         {start['predicted']:7.2f} s "
           f"(target <= {COLD_START_TARGET_S:.0f} s: {verdict(start['predicted'], COLD_START_TARGET_S)})")
-    print(f"cold start, to its Grad-CAM heat map visible:   {start['mapped']:7.2f} s")
+    print(f"cold start, to its Grad-CAM heat map visible:   {start['mapped']:7.2f} s "
+          f"(target <= {HEAT_MAP_TARGET_S:.0f} s: {verdict(start['mapped'], HEAT_MAP_TARGET_S)})")
     uploads = sorted(start["uploads"])
     if uploads:
         middle = uploads[len(uploads) // 2]
         print(f"warm server, upload to result visible (Grad-CAM image shown), median of {len(uploads)}: "
               f"{middle * 1000:.0f} ms (all: {', '.join(f'{u * 1000:.0f}' for u in uploads)} ms; "
-              f"target <= 300 ms: {verdict(middle, 0.3)})")
+              f"target <= {UPLOAD_TARGET_S * 1000:.0f} ms: {verdict(middle, UPLOAD_TARGET_S)})")
     print(f"peak RSS, Python with every bundled model loaded ({', '.join(mem['models'])}), "
           f"predict + Grad-CAM each: {mem['peak']:.1f} MiB "
           f"(target <= {RSS_TARGET_MIB:.0f} MiB: {verdict(mem['peak'], RSS_TARGET_MIB)})")

@@ -3,10 +3,9 @@
     python benchmarks/throughput.py [--repeats 5] [--batch 32] [--compile]
 
 The baseline is plain eager fp32 with the default (contiguous) memory format.
-Every other row is printed as a ratio to it, so the choice made in
-``model.classifier.inference`` (see ``Classifier``) rests on a measurement on this machine:
-batches of ``BATCH_ENGINE_FROM`` images or more go through ONNX Runtime
-(``model.classifier.batch_engine``) when it is installed, single images stay in PyTorch.
+Every other row is printed as a ratio to it: every backend of ``model.classifier.backends`` (the trunk
+run by PyTorch fp32 / bf16 or ONNX Runtime fp32 / int8, the head in PyTorch), and last the
+classifier's own batch path with the backend it chose on this machine (``model.classifier.backend_choice``).
 """
 from __future__ import annotations
 
@@ -14,6 +13,7 @@ import argparse
 import copy
 import platform
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,7 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from PIL import Image  # noqa: E402
 
 from model import load_classifier  # noqa: E402
-from model.classifier.batch_engine import OnnxBatchEngine  # noqa: E402
+from model.classifier.backend_runtime import calibration_pictures  # noqa: E402
+from model.classifier.backends import CANDIDATES, bf16_capable, build_runner  # noqa: E402
+from model.classifier.factory import split_at_cam_layer  # noqa: E402
 from model.evaluation.latency import median_seconds  # noqa: E402
 from model.views.catalog import bundled_samples  # noqa: E402
 
@@ -40,6 +42,24 @@ def compiled(model: torch.nn.Module):
             return network(x.contiguous(memory_format=torch.channels_last))
 
     return run
+
+
+def backend_rows(model: torch.nn.Module, arch: str, spec, workdir: Path) -> dict:
+    """Every backend of model.classifier.backends on its own copy of the network."""
+    trunk, head = split_at_cam_layer(copy.deepcopy(model).eval(), arch)
+    calibration = calibration_pictures(spec).float().numpy()
+    rows = {}
+    for name in CANDIDATES:
+        if name == "torch-bf16" and not bf16_capable():
+            print(f"{name} skipped: this CPU has neither AVX-512 bf16 nor AMX")
+            continue
+        try:
+            network = torch.nn.Sequential(build_runner(name, trunk, spec.input_size, workdir, calibration), head)
+        except Exception as err:  # noqa: BLE001 - report and go on with the other rows
+            print(f"{name} skipped: {err}")
+            continue
+        rows[f"backend {name}"] = lambda x, network=network: network(x.contiguous(memory_format=torch.channels_last))
+    return rows
 
 
 def variants(model: torch.nn.Module, size: int) -> dict:
@@ -60,13 +80,8 @@ def variants(model: torch.nn.Module, size: int) -> dict:
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
             return fast(cl(x))
 
-    rows = {"eager fp32 (baseline)": eager_fp32, "channels_last fp32, inference_mode": channels_last_fp32,
+    return {"eager fp32 (baseline)": eager_fp32, "channels_last fp32, inference_mode": channels_last_fp32,
             "channels_last bf16 autocast, inference_mode": channels_last_bf16}
-    try:
-        rows["ONNX Runtime fp32 (model.classifier.batch_engine)"] = OnnxBatchEngine.export(copy.deepcopy(model), size)
-    except Exception as err:  # noqa: BLE001 - report and go on with the PyTorch rows
-        print(f"ONNX Runtime row skipped: {err}")
-    return rows
 
 
 def main() -> None:
@@ -84,6 +99,8 @@ def main() -> None:
     print(f"model: {clf.arch} at {clf.spec.input_size} px, batch {args.batch}")
     baseline = None
     rows = variants(clf.model, clf.spec.input_size)
+    workdir = tempfile.TemporaryDirectory()
+    rows.update(backend_rows(clf.model, clf.arch, clf.spec, Path(workdir.name)))
     if args.compile:
         rows["torch.compile fp32, inductor freezing"] = compiled(clf.model)
     for name, fn in rows.items():
@@ -91,8 +108,8 @@ def main() -> None:
         baseline = baseline or seconds
         print(f"{name:46s} {args.batch / seconds:7.1f} images/s   {baseline / seconds:5.2f}x")
     seconds = median_seconds(lambda: clf.predict_tensor(batch), repeats=args.repeats)
-    print(f"{'Classifier.predict_tensor (evaluation, batches)':46s} {args.batch / seconds:7.1f} images/s   "
-          f"{baseline / seconds:5.2f}x")
+    print(f"{'Classifier.predict_tensor (' + clf.backends.choice.batch + ')':46s} {args.batch / seconds:7.1f} "
+          f"images/s   {baseline / seconds:5.2f}x")
 
 
 if __name__ == "__main__":

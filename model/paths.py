@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 __all__ = [
-    "ASSETS_DIR", "AUDIT_REPORT", "CACHE_DIR", "COMPARISON_DIR", "COMPARISON_DIR_ENV", "CT_LIKE_DIR",
+    "ASSETS_DIR", "AUDIT_REPORT", "BACKEND_CACHE_DIR", "BACKEND_CACHE_ENV", "CACHE_DIR", "COMPARISON_DIR", "COMPARISON_DIR_ENV", "CT_LIKE_DIR",
     "CT_LIKE_REPORT", "DATA_ENV", "DATA_ROOT", "DEFAULT_CHECKPOINT", "DUPLICATES_DIR", "EXTERNAL_DIR",
     "EXTERNAL_SPLITS", "HEAT_MAP_OUTLINES_DIR", "KAGGLE_DIR", "KAGGLE_MASKS_DIR",
     "KAGGLE_TESTING", "MISTAKES_DIR", "REPO_ROOT", "RUNS_DIR", "SAMPLES_DIR", "STRESS_REPORT", "WEIGHTS_DIR",
@@ -49,6 +49,10 @@ EXTERNAL_DIR = DATA_ROOT / "feltrin-44-dev"
 EXTERNAL_SPLITS = PACKAGE_DIR / "splits" / "feltrin-44-dev"
 RUNS_DIR = REPO_ROOT / "runs"
 CACHE_DIR = REPO_ROOT / ".cache"
+#: Per machine: which inference backend is fastest here, and its ONNX files (``model.classifier.backend_choice``).
+BACKEND_CACHE_ENV = "BRAIN_MRI_BACKEND_CACHE"
+BACKEND_CACHE_DIR = Path(os.environ.get(BACKEND_CACHE_ENV)
+                         or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "brain-mri-backends")
 
 
 def result_file(checkpoint: str | Path, kind: str) -> Path:

@@ -1,7 +1,14 @@
 """Shared fixtures: tiny synthetic data and checkpoints, built in seconds, offline."""
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
+
+# Before the package is imported (model.paths reads these once): the tests, and the app and browser tests'
+# servers, keep PyTorch fp32 unless a test asks for another backend, and never write the user's cache.
+os.environ["BRAIN_MRI_BACKEND"] = "torch-fp32"
+os.environ["BRAIN_MRI_BACKEND_CACHE"] = tempfile.mkdtemp(prefix="brain-mri-backends-")
 from pathlib import Path
 
 import numpy as np

@@ -129,7 +129,7 @@ def test_the_package_imports_light_and_still_predicts_in_batches(tmp_path):
         "clf = model.load_classifier()\n"
         "images = [Image.open(s.path) for s in bundled_samples()] * 2\n"
         "probs = clf.predict_proba(images)\n"
-        "assert probs.shape == (len(images), 4) and clf.batch_engine is not None\n"
+        "assert probs.shape == (len(images), 4) and clf.backends.state == 'ready'\n"
         "assert clf.explain(images[0]).heatmap.shape == images[0].size[::-1]\n"
         "print('ok')\n")
     root = Path(__file__).resolve().parent.parent

@@ -108,6 +108,28 @@ def final_linear(model: nn.Module) -> nn.Linear:
     return head
 
 
+#: Architectures whose network is its CAM block followed by a global average pool and the head, so it
+#: splits there into a trunk (which any backend may run) and a small head (kept in PyTorch for Grad-CAM).
+SPLITTABLE = ("resnet50", "resnet18", "mobilenet_v2", "efficientnet_b0")
+
+
+def split_at_cam_layer(model: nn.Module, name: str) -> tuple[nn.Sequential, nn.Sequential]:
+    """``model`` as ``trunk`` (input to the last block's output) and ``head`` (pool, flatten, classifier),
+    sharing its modules, with ``head(trunk(x)) == model(x)``.
+
+    Raises:
+        ValueError: ``name`` is not one of :data:`SPLITTABLE` (its forward does more between the blocks).
+    """
+    if name not in SPLITTABLE:
+        raise ValueError(f"{name} does not split at its CAM block; splittable: {list(SPLITTABLE)}")
+    children = list(model.named_children())
+    cut = [n for n, _ in children].index(ARCHS[name].cam_layer) + 1
+    rest = [module for _, module in children[cut:]]
+    pooled = bool(rest) and isinstance(rest[0], nn.AdaptiveAvgPool2d)  # mobilenet_v2 pools in its forward
+    head = [rest[0] if pooled else nn.AdaptiveAvgPool2d(1), nn.Flatten(1), *rest[1 if pooled else 0:]]
+    return nn.Sequential(*(module for _, module in children[:cut])), nn.Sequential(*head)
+
+
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 

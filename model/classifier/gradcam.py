@@ -172,11 +172,19 @@ class GradCamExplainer:
         return np.nan_to_num(heat.astype(np.float32)), logits[0] if len(logits) == 1 else torch.cat(logits)
 
 
-def heat_map_explainer(model: nn.Module, arch: str,
-                       method: str | HeatMapMethod = HEAT_MAP_METHODS[0].name) -> GradCamExplainer:
+def heat_map_explainer(model: nn.Module, arch: str, method: str | HeatMapMethod = HEAT_MAP_METHODS[0].name,
+                       split: nn.Sequential | None = None) -> GradCamExplainer:
     """The explainer that draws ``method`` (a name from :data:`HEAT_MAP_METHODS`, or any
-    :class:`HeatMapMethod`) on ``model``, a network of architecture ``arch``, at the blocks that method uses."""
+    :class:`HeatMapMethod`) on ``model``, a network of architecture ``arch``, at the blocks that method uses.
+
+    Args:
+        split: the same network as (trunk runner, head) (``model.classifier.backend_runtime``): a map on
+            the last block then reads the runner's output, whatever backend computes it, and the gradient
+            starts there as it would at the block itself. Maps on earlier blocks always use ``model``.
+    """
     chosen = method if isinstance(method, HeatMapMethod) else heat_map_method(method)
+    if split is not None and chosen.layers == "last":
+        return GradCamExplainer(split, split[0], cam_class=chosen.cam_class)
     return GradCamExplainer(model, cam_target_layers(model, arch, chosen.layers), cam_class=chosen.cam_class)
 
 

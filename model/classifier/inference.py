@@ -11,7 +11,7 @@ from PIL import Image
 
 from ..names import class_name
 from ..paths import DEFAULT_CHECKPOINT, WEIGHTS_DIR, result_file
-from .batch_engine import OnnxBatchEngine, try_batch_engine
+from .backend_runtime import TrunkBackends
 from .checkpoint import CheckpointError, load_checkpoint, split_guard_tensors
 from .factory import create_model, to_channels_last
 from .explanation import DISPLAY_SIDE, Explanation
@@ -20,8 +20,8 @@ from .guard import FeatureGuard, PenultimateFeatures, input_problem
 from .preprocess import CropBox, GreySlice, PreprocessSpec, uint8_to_float
 from .sequence import SequenceModel
 
-#: Batches of at least this many images go through ONNX Runtime (see ``batch_engine``).
-BATCH_ENGINE_FROM = 8
+#: Batches of at least this many images use the backend measured fastest for batches (``backend_runtime``).
+BATCH_FROM = 8
 NOT_LIKE_TRAINING = "it does not look like the brain MRI slices the model was trained on"
 
 
@@ -30,11 +30,9 @@ class Classifier:
 
     def __init__(self, model: torch.nn.Module, arch: str, classes: Sequence[str],
                  spec: PreprocessSpec, metadata: dict[str, Any] | None = None,
-                 guard: FeatureGuard | None = None, batch_engine: bool = True,
-                 sequence_model: SequenceModel | None = None):
+                 guard: FeatureGuard | None = None, backends: bool = True,
+                 sequence_model: SequenceModel | None = None, checkpoint: Path | None = None):
         self.model = to_channels_last(model).eval()
-        # None: not built yet; False: switched off or could not be built.
-        self._engine: OnnxBatchEngine | bool | None = None if batch_engine else False
         self.guard = guard
         self.arch = arch
         self.classes = list(classes)
@@ -46,10 +44,12 @@ class Classifier:
         # One classifier serves every app session; hooks and Grad-CAM's frozen
         # parameters must not interleave between threads.
         self._lock = threading.RLock()
+        #: which network runs a batch: PyTorch fp32 until a faster backend has been measured for this machine
+        self.backends = TrunkBackends(self.model, arch, spec, checkpoint, self._lock, enabled=backends)
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, batch_engine: bool = True) -> "Classifier":
-        """Load a checkpoint; ``batch_engine=False`` keeps every batch in PyTorch."""
+    def from_checkpoint(cls, path: str | Path, backends: bool = True) -> "Classifier":
+        """Load a checkpoint; ``backends=False`` keeps every batch in PyTorch fp32."""
         tensors, meta = load_checkpoint(path, channels_last=True)
         try:
             spec = PreprocessSpec.from_dict(meta["preprocess"])
@@ -59,13 +59,8 @@ class Classifier:
         with torch.device("meta"):  # no random init to throw away: faster, and ~100 MB lower peak
             model = create_model(meta["arch"], len(meta["classes"]))
         model.load_state_dict(weights, assign=True)
-        return cls(model, meta["arch"], meta["classes"], spec, meta, FeatureGuard.from_tensors(guard), batch_engine,
-                   SequenceModel.from_file(result_file(path, "sequence")))
-
-    @property
-    def batch_engine(self) -> OnnxBatchEngine | None:
-        """The ONNX Runtime engine once a large batch has built it, else ``None``."""
-        return self._engine or None
+        return cls(model, meta["arch"], meta["classes"], spec, meta, FeatureGuard.from_tensors(guard), backends,
+                   SequenceModel.from_file(result_file(path, "sequence")), Path(path))
 
     @property
     def display_names(self) -> list[str]:
@@ -74,14 +69,17 @@ class Classifier:
     def _batch(self, images: Sequence[Image.Image | GreySlice]) -> torch.Tensor:
         return self.spec(list(images)).contiguous(memory_format=torch.channels_last)
 
+    def _network(self, count: int) -> torch.nn.Module:
+        """The network for a batch of ``count``: the backend measured fastest for that size on this machine
+        (a first large batch measures them, if the app has not done so in the background)."""
+        if count >= BATCH_FROM:
+            self.backends.choose_now()
+            return self.backends.batch_network
+        return self.backends.single_network
+
     def _logits(self, batch: torch.Tensor) -> torch.Tensor:
-        """Logits of a preprocessed batch: ONNX Runtime for large batches when it is available."""
-        if len(batch) >= BATCH_ENGINE_FROM:
-            if self._engine is None:
-                self._engine = try_batch_engine(self.model, self.spec.input_size) or False
-            if self._engine:
-                return self._engine(batch)
-        return self.model(batch.contiguous(memory_format=torch.channels_last))
+        """Logits of a preprocessed batch."""
+        return self._network(len(batch))(batch.contiguous(memory_format=torch.channels_last))
 
     def _softmax(self, logits: torch.Tensor) -> np.ndarray:
         return torch.softmax(logits.float() / self.temperature, dim=1).numpy()
@@ -109,7 +107,7 @@ class Classifier:
     def batch_features(self, batch: torch.Tensor) -> np.ndarray:
         """Penultimate-layer features ``(N, D)`` of an already preprocessed batch."""
         with self._lock, PenultimateFeatures(self.model) as hook:
-            self.model(batch.contiguous(memory_format=torch.channels_last))
+            self._logits(batch)
         return hook.features.numpy()
 
     def features(self, images: Sequence[Image.Image]) -> np.ndarray:
@@ -145,7 +143,7 @@ class Classifier:
             chunk = list(images[start:start + batch_size])
             greys = [GreySlice.of(im) for im in chunk]
             with self._lock, PenultimateFeatures(self.model) as hook:
-                probs.append(self._softmax(self.model(self._batch(greys))))
+                probs.append(self._softmax(self._logits(self._batch(greys))))
             problems += [self._problem(im, f, p) for im, f, p in zip(chunk, hook.features.numpy(), greys)]
         if not probs:
             return np.zeros((0, len(self.classes)), dtype=np.float32), []
@@ -173,7 +171,7 @@ class Classifier:
                 heat, box, logits = self._cam(prepared, class_index, method)
             else:
                 with torch.inference_mode():
-                    logits = self.model(self._batch([prepared]))
+                    logits = self._logits(self._batch([prepared]))
         probs = self._softmax(logits.detach())[0]
         chosen = int(np.argmax(probs)) if class_index is None else class_index
         features = hook.features[0].numpy()
@@ -196,8 +194,9 @@ class Classifier:
         """One forward/backward pass: the crop's heat map, the crop box and the logits."""
         square, box = self.spec.to_square_grey(prepared)
         batch = self.spec.normalise(uint8_to_float(square[None])).contiguous(memory_format=torch.channels_last)
-        with heat_map_explainer(self.model, self.arch, method) as explainer:
+        with heat_map_explainer(self.model, self.arch, method, self.backends.split_network) as explainer:
             heat, logits = explainer(batch, class_index)
+        self.backends.choose_in_background()  # a map has been drawn: the app can spare the CPU now
         return heat[0], box, logits
 
     def gradcam(self, image: Image.Image, class_index: int | None = None) -> np.ndarray:
@@ -205,15 +204,15 @@ class Classifier:
         return self.explain(image, class_index).heatmap
 
 
-def load_classifier(path: str | Path | None = None, batch_engine: bool = True) -> Classifier:
+def load_classifier(path: str | Path | None = None, backends: bool = True) -> Classifier:
     """Load a checkpoint; with no argument, the bundled ResNet50.
 
     Args:
         path: a ``.safetensors`` checkpoint written by this package.
-        batch_engine: run batches of ``BATCH_ENGINE_FROM`` images or more through
-            ONNX Runtime when it is installed (faster; see ``model.classifier.batch_engine``).
+        backends: run the network the way measured fastest on this machine (bf16, ONNX Runtime fp32 or
+            int8, where each keeps the answers; ``model.classifier.backend_choice``). ``False``: PyTorch fp32.
     """
-    return Classifier.from_checkpoint(path or DEFAULT_CHECKPOINT, batch_engine)
+    return Classifier.from_checkpoint(path or DEFAULT_CHECKPOINT, backends)
 
 
 def bundled_checkpoints() -> list[Path]:

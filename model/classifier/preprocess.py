@@ -14,7 +14,11 @@ network indifferent to the global brightness and contrast of a scanner.
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields
+from functools import lru_cache
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -157,10 +161,25 @@ class PreprocessSpec:
         std = batch.std(dim=(1, 2, 3), keepdim=True).clamp_min(self.eps)
         return ((batch - mean) / std).expand(-1, self.channels, -1, -1).contiguous()
 
-    def __call__(self, images: list[Image.Image | GreySlice]) -> torch.Tensor:
+    def squares(self, images: Sequence[Image.Image | GreySlice]) -> np.ndarray:
+        """Stage 1 for many images, uint8 ``(N, stage_size, stage_size)``; from :data:`POOL_FROM` images on
+        spread over the CPU's cores (PIL's resizing and SciPy's morphology release the GIL)."""
+        if len(images) < POOL_FROM:
+            return np.stack([self.to_square_grey(im)[0] for im in images])
+        return np.stack(list(_crop_pool().map(lambda im: self.to_square_grey(im)[0], images)))
+
+    def __call__(self, images: Sequence[Image.Image | GreySlice]) -> torch.Tensor:
         """Both stages for a list of PIL images (or their grey slices) → network-ready batch."""
-        arrays = [self.to_square_grey(im)[0] for im in images]
-        return self.normalise(uint8_to_float(np.stack(arrays)))
+        return self.normalise(uint8_to_float(self.squares(images)))
+
+
+#: Batches of at least this many images are cropped by a pool of threads, one per core.
+POOL_FROM = 4
+
+
+@lru_cache(maxsize=1)
+def _crop_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="head-crop")
 
 
 def uint8_to_float(arrays: np.ndarray | torch.Tensor) -> torch.Tensor:

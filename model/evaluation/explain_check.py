@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=None, help="default: NAME.explain.json beside the checkpoint")
     args = parser.parse_args(argv)
     torch.set_num_threads(os.cpu_count() or 1)
-    clf = load_classifier(args.checkpoint, batch_engine=False)
+    clf = load_classifier(args.checkpoint, backends=False)
     index = index_folder(args.data, classes=clf.classes)
     started = time.perf_counter()
     report = check_explanations(clf, index, args.per_class, args.percentiles, args.seed)

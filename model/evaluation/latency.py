@@ -11,25 +11,15 @@ import platform
 import statistics
 import time
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Callable, Iterator
 
 import torch
 
+from ..classifier.backends import cpu_model  # noqa: F401 (benchmarks name the CPU with it from here)
 from ..classifier.inference import Classifier
 
 LATENCY_THREADS = 2
 THROUGHPUT_BATCH = 32
-
-
-def cpu_model() -> str:
-    """The CPU's marketing name where Linux says it, else what ``platform`` knows."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text(errors="replace").splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine() or "unknown CPU"
 
 
 def machine_description() -> str:

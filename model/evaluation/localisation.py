@@ -37,6 +37,8 @@ from ..classifier.checkpoint import atomic_write
 from ..classifier.gradcam import HEAT_MAP_METHODS, HeatMapMethod, overlay_heatmap
 from ..classifier.inference import Classifier, load_classifier
 from ..classifier.preprocess import GreySlice, uint8_to_float, uncrop_map
+from ..data.duplicates import validation_split
+from ..data.folders import index_folder, training_folder
 from ..data.outlines import OutlineSet, load_mask, read_outlines
 from ..figures import fixed
 from ..paths import DEFAULT_CHECKPOINT, KAGGLE_DIR, KAGGLE_MASKS_DIR, result_file
@@ -238,6 +240,19 @@ def save_examples(clf: Classifier, outlines: OutlineSet, out_dir: Path, count: i
     return written
 
 
+def validation_outlines(outlines: OutlineSet, metadata: dict, data: Path) -> OutlineSet:
+    """The outlined Training slices on the validation side of the checkpoint's own split: images the run
+    never trained on, for choosing between runs without looking at the Testing images."""
+    cfg = metadata.get("train_config") or {}
+    if not all(k in cfg for k in ("val_fraction", "seed")):
+        raise SystemExit("error: --split validation needs a checkpoint that records its training config")
+    index = index_folder(training_folder(data))
+    _, val_idx = validation_split(index, cfg["val_fraction"], cfg["seed"], cfg.get("split_group_by", "near"),
+                                  cfg.get("cache_dir"))
+    on_validation = {index.names[i] for i in val_idx}
+    return outlines.subset([i for i, name in enumerate(outlines.names) if name in on_validation])
+
+
 def print_summary(report: dict) -> None:
     for name, summary in report["maps"].items():
         figures = ", ".join(f"{m} {fixed(summary['overall'][m]['mean'], 3)}" for m in METRICS)
@@ -249,7 +264,8 @@ def print_summary(report: dict) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT)
-    parser.add_argument("--split", choices=("Training", "Testing"), default="Testing")
+    parser.add_argument("--split", choices=("Training", "Testing", "validation"), default="Testing",
+                        help="validation: the outlined Training slices on the checkpoint's own validation side")
     parser.add_argument("--masks", type=Path, default=KAGGLE_MASKS_DIR, help="the masks folder (manifest.csv)")
     parser.add_argument("--data", type=Path, default=KAGGLE_DIR, help="the Kaggle folder the manifest's images are in")
     parser.add_argument("--limit", type=int, default=None, help="a class-stratified sample of N images, for quick runs")
@@ -263,8 +279,10 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as err:
         parser.error(str(err))
     torch.set_num_threads(os.cpu_count() or 1)
-    clf = load_classifier(args.checkpoint, batch_engine=False)
-    outlines = read_outlines(args.masks, args.data, args.split)
+    clf = load_classifier(args.checkpoint, backends=False)
+    outlines = read_outlines(args.masks, args.data, "Training" if args.split == "validation" else args.split)
+    if args.split == "validation":
+        outlines = validation_outlines(outlines, clf.metadata, args.data)
     if args.limit and args.limit < len(outlines):
         try:  # a class-stratified draw, so a quick run still scores every tumour class
             keep, _ = train_test_split(np.arange(len(outlines)), train_size=args.limit, stratify=outlines.classes,

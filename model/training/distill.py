@@ -64,7 +64,7 @@ class Teacher:
                              f"not {weight} and {temperature}")
         networks, specs = [], []
         for path in paths:
-            loaded = Classifier.from_checkpoint(path, batch_engine=False)  # the app's loader: guard tensors set aside
+            loaded = Classifier.from_checkpoint(path, backends=False)  # the app's loader: guard tensors set aside
             if loaded.classes != list(classes):
                 raise ValueError(f"teacher {path} has classes {loaded.classes}, the data has {list(classes)}")
             differ = [k for k in _SHARED_SPEC if getattr(loaded.spec, k) != getattr(spec, k)]
