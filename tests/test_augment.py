@@ -3,7 +3,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from model.training.augment import AugmentConfig, augment_batch, augment_settings
+from model.training.augment import AugmentConfig, augment_batch, augment_batch_with_masks, augment_settings
 
 
 def test_augment_shapes_range_and_randomness():
@@ -122,3 +122,23 @@ def test_runs_without_inversion_or_equalisation_draw_the_same_random_numbers_as_
     plain = augment_batch(batch, 16, AugmentConfig(), torch.Generator().manual_seed(1))
     again = augment_batch(batch, 16, AugmentConfig(invert_p=0.0, equalise_p=0.0), torch.Generator().manual_seed(1))
     assert torch.equal(plain, again)
+
+
+def test_pictures_augmented_with_masks_are_those_without_and_the_generators_stay_in_step():
+    batch, masks = torch.rand(5, 1, 40, 40), (torch.rand(5, 1, 40, 40) > 0.5).float()
+    cfg = AugmentConfig(rot90=0.5, vflip=0.5, remap_p=0.5, invert_p=0.3, noise_p=0.5, blur_p=0.3, lowres_p=0.3)
+    gen_a, gen_b = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    plain = augment_batch(batch, 32, cfg, gen_a)
+    pictures, moved = augment_batch_with_masks(batch, masks, 32, cfg, gen_b)
+    assert torch.equal(pictures, plain) and moved.shape == (5, 1, 32, 32)
+    assert torch.equal(torch.rand(3, generator=gen_a), torch.rand(3, generator=gen_b))
+
+
+def test_a_mask_on_the_bright_square_moves_with_it():
+    geometry_only = AugmentConfig(gamma=(1, 1), bias_field=0, noise_p=0, blur_p=0, lowres_p=0, rot90=0.5)
+    masks = torch.zeros(8, 1, 40, 40)
+    masks[..., 6:16, 22:34] = 1.0  # off-centre, so every rotation, flip and shift shows
+    pictures, moved = augment_batch_with_masks(masks * 0.8, masks, 32, geometry_only, torch.Generator().manual_seed(2))
+    assert torch.allclose(pictures, moved * 0.8, atol=1e-5) and (moved.sum((1, 2, 3)) > 20).all()
+    unmoved = torch.nn.functional.interpolate(masks, size=32, mode="bilinear")
+    assert not torch.allclose(moved, unmoved, atol=0.1)  # the geometry did move them

@@ -6,11 +6,13 @@ from PIL import Image
 
 from model import load_classifier
 from model.classifier.gradcam import HEAT_MAP_METHODS
+from model.data.duplicates import validation_split
+from model.data.folders import index_folder
 from model.data.outlines import COLUMNS, read_outlines
 from model.evaluation.heat_map_search import all_candidates, candidate, chosen_candidates
 from model.evaluation.localisation import (BASELINES, FRAME, baseline_maps, energy_inside, frame_maps,
                                            localisation_report, main, outline_overlay, pixel_auc, pointing_game,
-                                           tolerance_px)
+                                           tolerance_px, validation_outlines)
 
 from .conftest import synthetic_mri
 
@@ -87,16 +89,19 @@ def test_baselines_have_the_shape_and_range_of_a_heat_map():
     assert not np.allclose(maps[BASELINES[1]][0], maps[BASELINES[1]][1])
 
 
-def write_outlined_set(root, labels=(0, 0, 3, 3)):
-    """Synthetic 224 px slices whose bright blob (``conftest.synthetic_mri``) is the outlined tumour."""
+def write_outlined_set(root, labels=(0, 0, 3, 3), split="Testing"):
+    """Synthetic 224 px slices of ``split`` whose bright blob (``conftest.synthetic_mri``) is the outlined
+    tumour; ``notumor`` slices (label 2) have no blob and no outline."""
     classes = ["glioma", "meningioma", "notumor", "pituitary"]
     centres = {0: (0.35, 0.35), 1: (0.65, 0.35), 3: (0.5, 0.7)}
     rows = []
     for i, label in enumerate(labels):
-        name = f"Testing/{classes[label]}/Te-{i:04d}"
+        name = f"{split}/{classes[label]}/{split[:2]}-{i:04d}"
         for folder in ("kaggle", "masks"):
             (root / folder / name).parent.mkdir(parents=True, exist_ok=True)
         synthetic_mri(label, seed=i, size=FRAME).save(root / "kaggle" / f"{name}.png")
+        if label not in centres:
+            continue
         cx, cy = centres[label]
         mask = disk(cy * FRAME, cx * FRAME, FRAME // 8)
         Image.fromarray(mask.astype(np.uint8) * 255).save(root / "masks" / f"{name}_mask.png")
@@ -107,7 +112,7 @@ def write_outlined_set(root, labels=(0, 0, 3, 3)):
 
 def test_the_report_scores_every_heat_map_and_baseline_per_class(tmp_path, tiny_checkpoint):
     masks, kaggle = write_outlined_set(tmp_path)
-    clf = load_classifier(tiny_checkpoint, batch_engine=False)
+    clf = load_classifier(tiny_checkpoint, backends=False)
     report = localisation_report(clf, read_outlines(masks, kaggle, "Testing"), batch_size=3)
     json.dumps(report, allow_nan=False)  # JSON-able, no NaN
     assert report["n_images"] == 4 and report["methods"] == METHODS and report["baselines"] == list(BASELINES)
@@ -172,7 +177,7 @@ def test_candidates_are_named_method_and_blocks_and_bad_ones_list_the_choices():
 
 def test_candidates_on_each_choice_of_blocks_are_framed_like_the_apps_maps(tmp_path, tiny_checkpoint):
     masks, kaggle = write_outlined_set(tmp_path)
-    clf = load_classifier(tiny_checkpoint, batch_engine=False)
+    clf = load_classifier(tiny_checkpoint, backends=False)
     paths = read_outlines(masks, kaggle, "Testing").image_paths()
     picks = [candidate(s) for s in ("HiResCAM:last", "XGradCAM:fine", "GradCAMPlusPlus:both")]
     seconds = {}
@@ -209,3 +214,22 @@ def test_an_unknown_candidate_stops_the_command_before_any_work(tmp_path, tiny_c
     with pytest.raises(SystemExit):
         main(["--checkpoint", str(tiny_checkpoint), "--candidates", "SmoothCAM:last"])
     assert "unknown heat map method 'SmoothCAM'" in capsys.readouterr().err
+
+
+def test_validation_outlines_are_the_outlined_slices_on_the_runs_own_validation_side(tmp_path):
+    masks, kaggle = write_outlined_set(tmp_path, labels=(0, 1, 2, 3) * 4, split="Training")
+    outlines = read_outlines(masks, kaggle, "Training")
+    config = {"val_fraction": 0.5, "seed": 3, "split_group_by": "near", "cache_dir": None}
+    found = validation_outlines(outlines, {"train_config": config}, kaggle)
+    index = index_folder(kaggle / "Training")
+    _, val_idx = validation_split(index, 0.5, 3, "near")
+    expected = {index.names[i] for i in val_idx} & set(outlines.names)
+    assert sorted(found.names) == sorted(expected) and 0 < len(found) < len(outlines)
+    assert found.mask_paths() == [outlines.mask_paths()[outlines.names.index(name)] for name in found.names]
+
+
+@pytest.mark.parametrize("metadata", [{}, {"train_config": {"epochs": 0}}], ids=["no config", "no split recorded"])
+def test_validation_outlines_need_a_checkpoint_that_records_its_split(tmp_path, metadata):
+    masks, kaggle = write_outlined_set(tmp_path, split="Training")
+    with pytest.raises(SystemExit, match="needs a checkpoint that records its training config"):
+        validation_outlines(read_outlines(masks, kaggle, "Training"), metadata, kaggle)

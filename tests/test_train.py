@@ -13,9 +13,12 @@ from model import load_classifier, read_metadata
 from model.classifier.preprocess import PreprocessSpec
 from model.data.duplicates import validation_split
 from model.data.folders import index_folder
+from model.data.manifest import ManifestError
 from model.evaluation.release import combined_history
 from model.training.config import TrainConfig
 from model.training.train import load_data, parse_args, run
+
+from .test_localisation import write_outlined_set
 
 REPO = Path(__file__).resolve().parent.parent
 TINY = dict(arch="resnet18", input_size=32, stage_size=40, batch_size=8, lr=3e-3, ema_decay=0.5,
@@ -176,3 +179,29 @@ def test_a_run_fine_tuned_from_a_bundled_comparison_network_carries_the_comparis
     (weights / "comparison" / "mobilenet_v2.json").unlink()
     with pytest.raises(FileNotFoundError, match="mobilenet_v2"):
         combined_history(run_dir)
+
+
+def test_a_run_with_outline_weight_trains_on_the_outlines_of_its_training_side(tmp_path):
+    masks, kaggle = write_outlined_set(tmp_path, labels=(0, 1, 2, 3) * 4, split="Training")
+    best = run(TrainConfig(data=str(kaggle), out=str(tmp_path / "run"), epochs=1, outline_weight=0.1,
+                           outlines=str(masks), **TINY))
+    meta = read_metadata(best)
+    index = index_folder(kaggle / "Training")
+    train_idx, _ = validation_split(index, TINY["val_fraction"], meta["train_config"]["seed"], "near")
+    on_train_side = sum(not index.names[i].startswith("notumor/") for i in train_idx)
+    assert meta["data_sources"][0]["outlined_training_images"] == on_train_side > 0
+    assert meta["train_config"]["outline_weight"] == 0.1
+    assert torch.isfinite(torch.tensor(json.loads((tmp_path / "run" / "history.json").read_text())[0]["train_loss"]))
+
+
+def test_outline_weight_zero_reads_no_masks(tiny_dataset, tmp_path):
+    spec = PreprocessSpec(input_size=32, stage_size=40)
+    nowhere = str(tmp_path / "no-masks")
+    data = load_data(TrainConfig(data=str(tiny_dataset), out=str(tmp_path), outlines=nowhere, **TINY), spec)
+    assert data.train_masks is None and data.train_outlined is None
+    assert "outlined_training_images" not in data.sources[0]
+    with pytest.raises(ManifestError, match="outline manifest not found"):  # the same path, read when asked
+        load_data(TrainConfig(data=str(tiny_dataset), out=str(tmp_path), outlines=nowhere, outline_weight=0.1,
+                              **TINY), spec)
+    cfg = parse_args(["--outline-weight", "0.1", "--outlines", nowhere, "--cache-dir", "none"])
+    assert (cfg.outline_weight, cfg.outlines) == (0.1, nowhere)
