@@ -93,12 +93,14 @@ def cold_start() -> dict[str, float | None]:
             page.get_by_text("Grad-CAM for").first.wait_for(timeout=120_000)
             mapped = time.perf_counter() - started
             choice_wait = wait_for_choice(backend_choice_file())
+            after_choice = rss_mib("VmHWM", proc.pid)
             uploads = warm_uploads(page)
             first_page_rss = rss_mib("VmHWM", proc.pid)
-            visit_every_page(page, url)
+            page_peaks = visit_every_page(page, url, proc.pid)
             return {"healthy": healthy, "loaded": loaded, "predicted": predicted, "mapped": mapped,
                     "choice_wait": choice_wait,
-                    "uploads": uploads, "server_rss": first_page_rss,
+                    "uploads": uploads, "server_rss": first_page_rss, "after_choice": after_choice,
+                    "page_peaks": page_peaks,
                     "server_rss_all_pages": rss_mib("VmHWM", proc.pid), "server_rss_now": rss_mib("VmRSS", proc.pid)}
         finally:
             stop(proc)
@@ -148,11 +150,15 @@ PAGES = {"model_card": "Training configuration and preprocessing", "model_compar
          "data_evaluation": "only real scans from elsewhere can show the rest"}
 
 
-def visit_every_page(page, url: str) -> None:
-    """Open every other page (a new session each, as a visitor following a link) and wait for its end."""
+def visit_every_page(page, url: str, pid: int) -> dict[str, float | None]:
+    """Open every other page (a new session each, as a visitor following a link) and wait for its end;
+    the server's peak RSS after each (where the peak is reached)."""
+    peaks = {}
     for path, last_text in PAGES.items():
         page.goto(f"{url}/{path}", wait_until="domcontentloaded")
         page.get_by_text(last_text).first.wait_for(timeout=180_000)
+        peaks[path] = rss_mib("VmHWM", pid)
+    return peaks
 
 
 def rss_mib(field: str = "VmRSS", pid: int | str = "self") -> float | None:
@@ -248,6 +254,9 @@ def main() -> None:
     print("peak RSS, streamlit server after the first prediction: "
           + ("n/a (no /proc)" if server is None else f"{server:.1f} MiB")
           + f" (target <= {RSS_TARGET_MIB:.0f} MiB: {verdict(server, RSS_TARGET_MIB)})")
+    print("  server peak RSS along the way: after the first heat map and the backend choice "
+          f"{start['after_choice']}, after the warm uploads {server}, "
+          + ", ".join(f"after {path} {peak}" for path, peak in start["page_peaks"].items()) + " MiB")
     every = start["server_rss_all_pages"]
     print(f"peak RSS, streamlit server with every page visited ({', '.join(PAGES)} after Diagnose): "
           + ("n/a (no /proc)" if every is None else f"{every:.1f} MiB, {start['server_rss_now']:.1f} MiB resident now")

@@ -69,11 +69,15 @@ def machine_facts() -> dict:
 
 
 def machine_key(checkpoint: Path) -> str:
-    """A short key for this machine, these libraries and this checkpoint's contents."""
+    """A short key for this machine, these libraries, this checkpoint's contents and its Kaggle Testing
+    check (``<checkpoint>.backends.json``: a new check may let another backend through)."""
     digest = hashlib.sha256()
-    with open(checkpoint, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    check = Path(checkpoint).with_suffix(".backends.json")
+    for path in (Path(checkpoint), check):
+        if path.exists():
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
     digest.update(json.dumps(machine_facts(), sort_keys=True).encode())
     return digest.hexdigest()[:16]
 
@@ -136,9 +140,10 @@ def read_choice(path: Path) -> BackendChoice | None:
     try:
         data = json.loads(path.read_text())
         choice = BackendChoice(**data, from_cache=True)
+        known = {choice.single, choice.batch} <= set(CANDIDATES)  # a list or dict for a name: TypeError
     except (OSError, ValueError, TypeError):
         return None
-    return choice if {choice.single, choice.batch} <= set(CANDIDATES) else None
+    return choice if known else None
 
 
 def write_choice(path: Path, choice: BackendChoice) -> None:

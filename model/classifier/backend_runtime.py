@@ -1,15 +1,22 @@
 """A classifier's backends at run time: PyTorch fp32 until the choice is made, then the chosen networks.
 
 The choice (:mod:`model.classifier.backend_choice`) is made once per machine and checkpoint: on the
-first large batch (the command-line tools), or in a background thread after the app's first heat map,
-so a cold app answers first and measures while the visitor reads. ``BRAIN_MRI_BACKEND=<name>`` skips the
+first large batch (the command-line tools), or in a background thread that the app starts after its
+first heat map (:meth:`TrunkBackends.choose_in_background`), so a cold app answers first and measures
+while the visitor reads. The app's measurement runs in a child process
+(``python -m model.classifier.backend_runtime CHECKPOINT``): exporting and quantising the network
+takes hundreds of MiB for a moment, which the server's memory never sees; the server then opens the
+chosen backend from the files the child left in the machine's cache. ``BRAIN_MRI_BACKEND=<name>`` skips the
 measurement and uses that backend (``torch-fp32`` keeps everything in PyTorch, as the tests do).
 """
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
+import subprocess
+import sys
 import threading
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -19,7 +26,7 @@ import torch
 from PIL import Image, ImageOps
 from torch import nn
 
-from ..paths import BACKEND_CACHE_DIR, MISTAKES_DIR, SAMPLES_DIR, result_file
+from ..paths import BACKEND_CACHE_DIR, BACKEND_CACHE_ENV, MISTAKES_DIR, SAMPLES_DIR, result_file
 from .backend_choice import (BackendChoice, allowed_by_check, fastest, machine_facts, machine_key, measure_backends,
                              read_choice, write_choice)
 from .backends import CANDIDATES, REFERENCE, build_runner
@@ -30,6 +37,8 @@ __all__ = ["BACKEND_ENV", "TrunkBackends", "calibration_pictures"]
 
 log = logging.getLogger(__name__)
 BACKEND_ENV = "BRAIN_MRI_BACKEND"
+#: The child that measures gives up after this long (a very slow machine keeps PyTorch fp32).
+CHILD_TIMEOUT_S = 600
 
 
 def calibration_pictures(spec: PreprocessSpec) -> torch.Tensor:
@@ -77,8 +86,28 @@ class TrunkBackends:
             self._choose()
 
     def choose_in_background(self) -> None:
+        """Measure in a child process, then use its choice (the app, once its first answer and map are
+        shown); a thread waits for the child, and a process that ends meanwhile waits for the thread."""
         if self._claim():
-            threading.Thread(target=self._choose, name="backend-choice", daemon=True).start()
+            thread = threading.Thread(target=self._choose_in_child, name="backend-choice", daemon=True)
+            thread.start()
+            atexit.register(thread.join)
+
+    def _choose_in_child(self) -> None:
+        try:
+            if not self._forced() and read_choice(self._workdir() / "choice.json") is None:
+                # the child's key must be this process's: the same cache, the same thread count
+                env = {**os.environ, BACKEND_ENV: "auto", BACKEND_CACHE_ENV: str(BACKEND_CACHE_DIR)}
+                done = subprocess.run([sys.executable, "-m", __name__, str(self.checkpoint), str(torch.get_num_threads())],
+                                      capture_output=True, text=True, timeout=CHILD_TIMEOUT_S, env=env)
+                if done.returncode != 0:
+                    log.warning("backend measurement failed: %s", done.stderr[-500:])
+        except (OSError, subprocess.SubprocessError) as err:
+            log.warning("backend measurement could not run: %s", err)
+        self._choose(measure=False)
+
+    def _workdir(self) -> Path:
+        return BACKEND_CACHE_DIR / machine_key(self.checkpoint)
 
     def _claim(self) -> bool:
         with self._state_lock:
@@ -87,10 +116,11 @@ class TrunkBackends:
             self.state = "choosing"
             return True
 
-    def _choose(self) -> None:
+    def _choose(self, measure: bool = True) -> None:
         try:
-            workdir = BACKEND_CACHE_DIR / machine_key(self.checkpoint)
-            choice = self._forced() or read_choice(workdir / "choice.json") or self._measure(workdir)
+            workdir = self._workdir()
+            choice = self._forced() or read_choice(workdir / "choice.json")
+            choice = choice or (self._measure(workdir) if measure else BackendChoice())
             self._apply(choice, workdir)
         except Exception as err:  # noqa: BLE001 - any failure leaves PyTorch fp32 answering
             log.warning("inference backends not measured, PyTorch fp32 stays: %s", err)
@@ -148,3 +178,22 @@ class TrunkBackends:
         self.single_network, self.batch_network = networks[choice.single], networks[choice.batch]
         self.choice = choice
         log.info("inference backends: %s for one picture, %s for batches", choice.single, choice.batch)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m model.classifier.backend_runtime CHECKPOINT [THREADS]``: measure and cache this machine's
+    choice, with THREADS intra-op threads (the parent's)."""
+    from .inference import load_classifier  # the classifier imports this module: loaded here, at run time
+
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) not in (1, 2):
+        raise SystemExit("usage: python -m model.classifier.backend_runtime CHECKPOINT [THREADS]")
+    if len(argv) == 2:
+        torch.set_num_threads(int(argv[1]))
+    clf = load_classifier(argv[0])
+    clf.backends.choose_now()
+    print(json.dumps(clf.backends.choice.to_dict()))
+
+
+if __name__ == "__main__":
+    main()

@@ -196,7 +196,6 @@ class Classifier:
         batch = self.spec.normalise(uint8_to_float(square[None])).contiguous(memory_format=torch.channels_last)
         with heat_map_explainer(self.model, self.arch, method, self.backends.split_network) as explainer:
             heat, logits = explainer(batch, class_index)
-        self.backends.choose_in_background()  # a map has been drawn: the app can spare the CPU now
         return heat[0], box, logits
 
     def gradcam(self, image: Image.Image, class_index: int | None = None) -> np.ndarray:
