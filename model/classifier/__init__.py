@@ -3,4 +3,4 @@
 Import the modules themselves (``from model.classifier.backends import …``): this file loads none of them.
 """
 __all__ = ["backend_choice", "backend_runtime", "backends", "checkpoint", "explanation", "factory", "gradcam", "guard",
-           "inference", "preprocess", "sequence"]
+           "inference", "measure_backends", "preprocess", "sequence"]

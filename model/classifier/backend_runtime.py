@@ -4,7 +4,7 @@ The choice (:mod:`model.classifier.backend_choice`) is made once per machine and
 first large batch (the command-line tools), or in a background thread that the app starts after its
 first heat map (:meth:`TrunkBackends.choose_in_background`), so a cold app answers first and measures
 while the visitor reads. The app's measurement runs in a child process
-(``python -m model.classifier.backend_runtime CHECKPOINT``): exporting and quantising the network
+(``python -m model.classifier.measure_backends CHECKPOINT``): exporting and quantising the network
 takes hundreds of MiB for a moment, which the server's memory never sees; the server then opens the
 chosen backend from the files the child left in the machine's cache. ``BRAIN_MRI_BACKEND=<name>`` skips the
 measurement and uses that backend (``torch-fp32`` keeps everything in PyTorch, as the tests do).
@@ -29,14 +29,16 @@ from torch import nn
 from ..paths import BACKEND_CACHE_DIR, BACKEND_CACHE_ENV, MISTAKES_DIR, SAMPLES_DIR, result_file
 from .backend_choice import (BackendChoice, allowed_by_check, fastest, machine_facts, machine_key, measure_backends,
                              read_choice, write_choice)
-from .backends import CANDIDATES, REFERENCE, build_runner
+from .backends import CANDIDATES, REFERENCE, Bf16Trunk, build_runner
 from .factory import SPLITTABLE, split_at_cam_layer
 from .preprocess import PreprocessSpec
 
-__all__ = ["BACKEND_ENV", "TrunkBackends", "calibration_pictures"]
+__all__ = ["BACKEND_ENV", "CHILD_MODULE", "TrunkBackends", "calibration_pictures"]
 
 log = logging.getLogger(__name__)
 BACKEND_ENV = "BRAIN_MRI_BACKEND"
+#: The child process that measures (``python -m model.classifier.measure_backends``).
+CHILD_MODULE = "model.classifier.measure_backends"
 #: The child that measures gives up after this long (a very slow machine keeps PyTorch fp32).
 CHILD_TIMEOUT_S = 600
 
@@ -98,7 +100,7 @@ class TrunkBackends:
             if not self._forced() and read_choice(self._workdir() / "choice.json") is None:
                 # the child's key must be this process's: the same cache, the same thread count
                 env = {**os.environ, BACKEND_ENV: "auto", BACKEND_CACHE_ENV: str(BACKEND_CACHE_DIR)}
-                done = subprocess.run([sys.executable, "-m", __name__, str(self.checkpoint), str(torch.get_num_threads())],
+                done = subprocess.run([sys.executable, "-m", CHILD_MODULE, str(self.checkpoint), str(torch.get_num_threads())],
                                       capture_output=True, text=True, timeout=CHILD_TIMEOUT_S, env=env)
                 if done.returncode != 0:
                     log.warning("backend measurement failed: %s", done.stderr[-500:])
@@ -157,11 +159,25 @@ class TrunkBackends:
             except Exception as err:  # noqa: BLE001 - a path that cannot be built is not a candidate
                 refused[name] = f"could not be built: {err}"
         rows = measure_backends(runners, self._head, calibration, lock=self._lock)
+        for name in rows:
+            rows[name]["extra_mib"] = self._extra_memory(name, workdir, runners[name])
         table = {name: {**rows.get(name, {}), "refused": refused.get(name)} for name in CANDIDATES}
         choice = BackendChoice(fastest(rows, refused, "ms_batch_1"), fastest(rows, refused, "ms_batch_8"),
                                machine_facts(), table)
         write_choice(workdir / "choice.json", choice)
         return choice
+
+    @staticmethod
+    def _extra_memory(name: str, workdir: Path, runner: nn.Module) -> float:
+        """MiB of weights a ``name`` runner holds besides the network's own: the bf16 copy's, or the ONNX
+        file's size (PyTorch fp32 is the network itself). A lower bound: in a fresh process, ONNX Runtime's fp32 session
+        of the ResNet50 trunk (94 MB file) raised the resident memory by 242 MiB; the resident size of one
+        process cannot tell, since a session opened after another reuses the memory it freed."""
+        if isinstance(runner, Bf16Trunk):
+            return runner.weight_mib()
+        files = {"onnxruntime-fp32": "trunk-fp32.onnx", "onnxruntime-int8": "trunk-int8.onnx"}
+        path = workdir / files[name] if name in files else None
+        return path.stat().st_size / 2 ** 20 if path is not None and path.exists() else 0.0
 
     def _runner(self, name: str, workdir: Path, calibration: torch.Tensor | None = None) -> nn.Module:
         if name == "onnxruntime-int8" and calibration is None and not (workdir / "trunk-int8.onnx").exists():
@@ -179,21 +195,3 @@ class TrunkBackends:
         self.choice = choice
         log.info("inference backends: %s for one picture, %s for batches", choice.single, choice.batch)
 
-
-def main(argv: list[str] | None = None) -> None:
-    """``python -m model.classifier.backend_runtime CHECKPOINT [THREADS]``: measure and cache this machine's
-    choice, with THREADS intra-op threads (the parent's)."""
-    from .inference import load_classifier  # the classifier imports this module: loaded here, at run time
-
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) not in (1, 2):
-        raise SystemExit("usage: python -m model.classifier.backend_runtime CHECKPOINT [THREADS]")
-    if len(argv) == 2:
-        torch.set_num_threads(int(argv[1]))
-    clf = load_classifier(argv[0])
-    clf.backends.choose_now()
-    print(json.dumps(clf.backends.choice.to_dict()))
-
-
-if __name__ == "__main__":
-    main()
