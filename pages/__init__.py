@@ -43,8 +43,11 @@ def decoded_scan(upload: Upload):
 @st.cache_resource(show_spinner=False)
 def _classifier(path: str):
     from model import load_classifier
+    from model.classifier.gradcam import preload_cam_library
 
-    return load_classifier(path)
+    classifier = load_classifier(path)
+    preload_cam_library()  # the heat map's library loads while the first answer is computed and drawn
+    return classifier
 
 
 def shared_classifier(path: str | Path | None = None):
