@@ -34,25 +34,6 @@ COLD_START_TARGET_S, HEAT_MAP_TARGET_S, UPLOAD_TARGET_S = 3.0, 4.0, 0.2
 RSS_TARGET_MIB = 1024.0
 
 
-def backend_choice_file() -> Path:
-    """Where the server keeps this machine's backend choice for the bundled model (backend_choice)."""
-    from model.classifier.backend_choice import machine_key
-    from model.paths import BACKEND_CACHE_DIR, DEFAULT_CHECKPOINT
-
-    return BACKEND_CACHE_DIR / machine_key(DEFAULT_CHECKPOINT) / "choice.json"
-
-
-def wait_for_choice(path: Path, timeout: float = 180.0) -> float | None:
-    """Seconds until the server has written its backend choice (it measures after the first heat map);
-    ``None`` if a forced backend (BRAIN_MRI_BACKEND) means it never does."""
-    if os.environ.get("BRAIN_MRI_BACKEND", "auto") not in ("", "auto"):
-        return None
-    started = time.perf_counter()
-    while not path.exists() and time.perf_counter() - started < timeout:
-        time.sleep(0.2)
-    return time.perf_counter() - started
-
-
 def machine_facts() -> str:
     """Date, CPU, threads, load and library versions: the context every figure below belongs to."""
     import torch
@@ -92,14 +73,13 @@ def cold_start() -> dict[str, float | None]:
             # On a cold server the page answers first and draws the heat map after (model.classifier.gradcam)
             page.get_by_text("Grad-CAM for").first.wait_for(timeout=120_000)
             mapped = time.perf_counter() - started
-            choice_wait = wait_for_choice(backend_choice_file())
-            after_choice = rss_mib("VmHWM", proc.pid)
+            after_map = rss_mib("VmHWM", proc.pid)
             uploads = warm_uploads(page)
             first_page_rss = rss_mib("VmHWM", proc.pid)
             page_peaks = visit_every_page(page, url, proc.pid)
             return {"healthy": healthy, "loaded": loaded, "predicted": predicted, "mapped": mapped,
-                    "choice_wait": choice_wait,
-                    "uploads": uploads, "server_rss": first_page_rss, "after_choice": after_choice,
+
+                    "uploads": uploads, "server_rss": first_page_rss, "after_map": after_map,
                     "page_peaks": page_peaks,
                     "server_rss_all_pages": rss_mib("VmHWM", proc.pid), "server_rss_now": rss_mib("VmRSS", proc.pid)}
         finally:
@@ -212,25 +192,14 @@ def verdict(value: float | None, target: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--load-every-model", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--fresh-choice", action="store_true",
-                        help="forget this machine's backend choice first, as on a machine the app never ran on")
     args = parser.parse_args()
     if args.load_every_model:
         load_every_model()
         return
     print(machine_facts())
-    choice_file = backend_choice_file()
-    if args.fresh_choice and choice_file.exists():
-        choice_file.unlink()  # a machine the app has never run on: the server measures the backends
-    cached = choice_file.exists()
     mem = models_peak_rss()
     start = cold_start()
-    backend = json.loads(choice_file.read_text()) if choice_file.exists() else {}
-    print(f"inference backend on this machine: {backend.get('single', 'torch-fp32')} for one picture, "
-          f"{backend.get('batch', 'torch-fp32')} for batches ("
-          + ("chosen on an earlier run, read from the cache" if cached else
-             f"measured by the server after the first heat map, written {start['choice_wait']:.1f} s after it"
-             if start["choice_wait"] is not None else "forced by BRAIN_MRI_BACKEND") + ")")
+    print("inference backend of the app: PyTorch fp32 (pages/__init__.py keeps it: docs/speed.md)")
     print(f"cold start, `streamlit run` to health check ok:  {start['healthy']:7.2f} s")
     print(f"cold start, to Diagnose page loaded in Chromium: {start['loaded']:7.2f} s")
     print(f"cold start, to first prediction visible:         {start['predicted']:7.2f} s "
@@ -254,8 +223,8 @@ def main() -> None:
     print("peak RSS, streamlit server after the first prediction: "
           + ("n/a (no /proc)" if server is None else f"{server:.1f} MiB")
           + f" (target <= {RSS_TARGET_MIB:.0f} MiB: {verdict(server, RSS_TARGET_MIB)})")
-    print("  server peak RSS along the way: after the first heat map and the backend choice "
-          f"{start['after_choice']}, after the warm uploads {server}, "
+    print("  server peak RSS along the way: after the first heat map "
+          f"{start['after_map']}, after the warm uploads {server}, "
           + ", ".join(f"after {path} {peak}" for path, peak in start["page_peaks"].items()) + " MiB")
     every = start["server_rss_all_pages"]
     print(f"peak RSS, streamlit server with every page visited ({', '.join(PAGES)} after Diagnose): "

@@ -43,11 +43,10 @@ def decoded_scan(upload: Upload):
 @st.cache_resource(show_spinner=False)
 def _classifier(path: str):
     from model import load_classifier
-    from model.classifier.gradcam import preload_cam_library
 
-    classifier = load_classifier(path)
-    preload_cam_library()  # the heat map's library loads while the first answer is computed and drawn
-    return classifier
+    # PyTorch fp32 in the app (docs/speed.md): a faster backend's weights raised the server's peak memory
+    # by about 200 MiB (1 GiB budget), and the network is a small part of an upload's time.
+    return load_classifier(path, backends=False)
 
 
 def shared_classifier(path: str | Path | None = None):

@@ -117,7 +117,6 @@ with right:
         with overlay, st.spinner("Drawing the heat map…"):
             explanation = explain_upload(upload.key, axis, index, method, image, explanation)
     overlay.image(explanation.overlay(opacity=opacity), caption=f"{method} for “{said.top}”", width="stretch")
-    classifier.backends.choose_in_background()  # answer and map are shown: measure this CPU's fastest backend
     if said.no_tumour:
         overlay.caption(NO_TUMOUR_MAP_NOTE)
     pointing = map_pointing_note(st.cache_resource(read_localisation)(), method)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import sys
-import threading
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -62,35 +61,9 @@ def heat_map_method(name: str) -> HeatMapMethod:
     raise KeyError(f"unknown heat map {name!r}; choose from {[m.name for m in HEAT_MAP_METHODS]}")
 
 
-_CAM_IMPORTED = threading.Event()
-
-
 def cam_library_loaded() -> bool:
-    """Has pytorch-grad-cam been imported in this process (is a heat map now cheap)? Not while a
-    :func:`preload_cam_library` thread is still importing it: a heat map asked for then would wait."""
-    if "pytorch_grad_cam" in sys.modules and not _CAM_IMPORTING.is_set():
-        _CAM_IMPORTED.set()
-    return _CAM_IMPORTED.is_set()
-
-
-_CAM_IMPORTING = threading.Event()
-
-
-def preload_cam_library() -> None:
-    """Import pytorch-grad-cam (~1.3 s) in a background thread, once: a cold app starts it as soon as the
-    classifier is loaded, so the first heat map need not wait for the whole import after the answer."""
-    if _CAM_IMPORTED.is_set() or _CAM_IMPORTING.is_set():
-        return
-    _CAM_IMPORTING.set()
-
-    def load() -> None:
-        try:
-            import pytorch_grad_cam  # noqa: F401
-            _CAM_IMPORTED.set()
-        finally:
-            _CAM_IMPORTING.clear()
-
-    threading.Thread(target=load, name="cam-import", daemon=True).start()
+    """Has pytorch-grad-cam been imported in this process (is a heat map now cheap)?"""
+    return "pytorch_grad_cam" in sys.modules
 
 
 def _start_graph_here(module: nn.Module, inputs, output: torch.Tensor) -> torch.Tensor:
