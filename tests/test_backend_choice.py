@@ -8,8 +8,8 @@ import torch
 
 from model import create_model
 from model.classifier import backend_choice
-from model.classifier.backend_choice import (TOLERANCE_ANSWERS, BackendChoice, allowed_by_check, fastest, machine_key,
-                                             measure_backends, read_choice, write_choice)
+from model.classifier.backend_choice import (TOLERANCE_ANSWERS, WARMUP_CALLS, BackendChoice, allowed_by_check,
+                                             fastest, machine_key, measure_backends, read_choice, write_choice)
 from model.classifier.backends import CANDIDATES, REDUCED_PRECISION, REFERENCE
 from model.classifier.factory import split_at_cam_layer
 
@@ -79,6 +79,15 @@ def test_fastest_skips_refused_rows_and_rows_that_change_answers():
             "onnxruntime-int8": _row(1, 1), "torch-bf16": _row(2, 2, same=0.5)}
     assert fastest(rows, {"onnxruntime-int8": "not checked"}, "ms_batch_1") == REFERENCE
     assert fastest(rows, {"onnxruntime-int8": "not checked"}, "ms_batch_8") == REFERENCE
+
+
+def test_fastest_prefers_less_memory_within_the_allowance_and_speed_beyond_it():
+    rows = {REFERENCE: _row(40, 140), "onnxruntime-fp32": {**_row(17, 98), "extra_mib": 90.0},
+            "torch-bf16": {**_row(19, 60), "extra_mib": 45.0}}
+    assert fastest(rows, {}, "ms_batch_1") == "torch-bf16"  # 12% slower, half the memory
+    assert fastest(rows, {}, "ms_batch_1", within=0.05) == "onnxruntime-fp32"
+    rows["torch-bf16"]["ms_batch_1"] = 30.0  # 76% slower: speed wins
+    assert fastest(rows, {}, "ms_batch_1") == "onnxruntime-fp32"
 
 
 def test_fastest_falls_back_to_pytorch_fp32():
@@ -164,8 +173,9 @@ def test_measure_backends_times_a_resnet18_split():
         assert set(row) == {"ms_batch_1", "ms_batch_8", "same_answers"}
         assert row["ms_batch_1"] > 0 and row["ms_batch_8"] > 0
         assert row["same_answers"] == 1.0
-    # the answers on all 3 pictures, then 1 warm-up + 2 timed calls at batch 1 and at batch 8
-    assert sizes == [3] + [1] * 3 + [8] * 3
+    # the answers on all 3 pictures, then the warm-up calls and 2 timed calls at batch 1 and at batch 8
+    calls = WARMUP_CALLS + 2
+    assert sizes == [3] + [1] * calls + [8] * calls
 
 
 def test_measure_backends_counts_the_answers_a_runner_changes():

@@ -30,7 +30,7 @@ from torch import nn
 
 from .backends import CANDIDATES, REDUCED_PRECISION, REFERENCE, bf16_capable, cpu_flags, cpu_model
 
-__all__ = ["SLOWER_FOR_MEMORY", "TOLERANCE_ANSWERS", "BackendChoice", "allowed_by_check", "fastest", "machine_facts", "machine_key", "measure_backends",
+__all__ = ["SLOWER_FOR_MEMORY", "TOLERANCE_ANSWERS", "WARMUP_CALLS", "BackendChoice", "allowed_by_check", "fastest", "machine_facts", "machine_key", "measure_backends",
            "read_choice", "write_choice"]
 
 #: Answers a reduced-precision path may change on Kaggle Testing (of 1,311) and still be used.
