@@ -1,12 +1,11 @@
 """A classifier's backends at run time: PyTorch fp32 until the choice is made, then the chosen networks.
 
 The choice (:mod:`model.classifier.backend_choice`) is made once per machine and checkpoint: on the
-first large batch (the command-line tools), or in a background thread that the app starts after its
-first heat map (:meth:`TrunkBackends.choose_in_background`), so a cold app answers first and measures
-while the visitor reads. The app's measurement runs in a child process
-(``python -m model.classifier.measure_backends CHECKPOINT``): exporting and quantising the network
-takes hundreds of MiB for a moment, which the server's memory never sees; the server then opens the
-chosen backend from the files the child left in the machine's cache. ``BRAIN_MRI_BACKEND=<name>`` skips the
+first large batch (the command-line tools), or by :meth:`TrunkBackends.choose_in_background`, which
+measures in a child process (``python -m model.classifier.measure_backends CHECKPOINT``): exporting and
+quantising the network takes hundreds of MiB for a moment, which the caller's memory never sees; the
+caller then opens the chosen backend from the files the child left in the machine's cache. (The app
+keeps PyTorch fp32: ``docs/speed.md``.) ``BRAIN_MRI_BACKEND=<name>`` skips the
 measurement and uses that backend (``torch-fp32`` keeps everything in PyTorch, as the tests do).
 """
 from __future__ import annotations
