@@ -24,7 +24,7 @@ from PIL import Image  # noqa: E402
 
 from model import load_classifier  # noqa: E402
 from model.classifier.backend_runtime import calibration_pictures  # noqa: E402
-from model.classifier.backends import CANDIDATES, bf16_capable, build_runner  # noqa: E402
+from model.classifier.backends import CANDIDATES, build_runner, unsupported_here  # noqa: E402
 from model.classifier.factory import split_at_cam_layer  # noqa: E402
 from model.evaluation.latency import median_seconds  # noqa: E402
 from model.views.catalog import bundled_samples  # noqa: E402
@@ -50,8 +50,8 @@ def backend_rows(model: torch.nn.Module, arch: str, spec, workdir: Path) -> dict
     calibration = calibration_pictures(spec).float().numpy()
     rows = {}
     for name in CANDIDATES:
-        if name == "torch-bf16" and not bf16_capable():
-            print(f"{name} skipped: this CPU has neither AVX-512 bf16 nor AMX")
+        if unsupported_here(name):
+            print(f"{name} skipped: {unsupported_here(name)}")
             continue
         try:
             network = torch.nn.Sequential(build_runner(name, trunk, spec.input_size, workdir, calibration), head)

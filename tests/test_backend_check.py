@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from model import load_classifier
-from model.classifier import backend_runtime
+from model.classifier import backend_runtime, backends
 from model.classifier.backend_choice import TOLERANCE_ANSWERS, allowed_by_check
 from model.classifier.backend_runtime import BACKEND_ENV
 from model.classifier.backends import CANDIDATES, REFERENCE, bf16_capable
@@ -63,7 +63,7 @@ def test_a_backend_that_changes_too_many_answers_does_not_pass(clf, squares, tmp
 
 
 def test_bf16_is_skipped_on_a_cpu_without_it(clf, squares, tmp_path, monkeypatch):
-    monkeypatch.setattr(backend_check, "bf16_capable", lambda: False)
+    monkeypatch.setattr(backends, "bf16_capable", lambda: False)
     rows = check_backends(clf, squares, _names(10), tmp_path)
     assert "skipped" in rows["torch-bf16"] and "passes" not in rows["torch-bf16"]
     assert allowed_by_check("torch-bf16", {"backends": rows}) is not None  # a skipped row lets nothing through

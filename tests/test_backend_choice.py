@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from model import create_model
-from model.classifier import backend_choice
+from model.classifier import backend_choice, backends
 from model.classifier.backend_choice import (TOLERANCE_ANSWERS, WARMUP_CALLS, BackendChoice, allowed_by_check,
                                              fastest, machine_key, measure_backends, read_choice, write_choice)
 from model.classifier.backends import CANDIDATES, REDUCED_PRECISION, REFERENCE
@@ -22,7 +22,7 @@ def _check(**changed: int) -> dict:
 @pytest.fixture
 def bf16_cpu(monkeypatch):
     """Pretend the CPU has native bf16, so only the check decides about torch-bf16."""
-    monkeypatch.setattr(backend_choice, "bf16_capable", lambda: True)
+    monkeypatch.setattr(backends, "bf16_capable", lambda: True)
 
 
 # -- allowed_by_check ---------------------------------------------------------------------------------
@@ -51,7 +51,7 @@ def test_a_row_without_its_count_is_refused(name, bf16_cpu):
 
 
 def test_bf16_refused_on_a_cpu_without_it_whatever_the_check(monkeypatch):
-    monkeypatch.setattr(backend_choice, "bf16_capable", lambda: False)
+    monkeypatch.setattr(backends, "bf16_capable", lambda: False)
     assert "bf16" in allowed_by_check("torch-bf16", {"backends": {"torch-bf16": {"changed_answers": 0}}})
 
 

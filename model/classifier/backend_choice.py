@@ -28,10 +28,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .backends import CANDIDATES, REDUCED_PRECISION, REFERENCE, bf16_capable, cpu_flags, cpu_model
+from ..paths import result_file
+from .backends import CANDIDATES, REDUCED_PRECISION, REFERENCE, cpu_flags, cpu_model, unsupported_here
 
-__all__ = ["SLOWER_FOR_MEMORY", "TOLERANCE_ANSWERS", "WARMUP_CALLS", "BackendChoice", "allowed_by_check", "fastest", "machine_facts", "machine_key", "measure_backends",
-           "read_choice", "write_choice"]
+__all__ = ["BATCH", "SINGLE", "SLOWER_FOR_MEMORY", "TOLERANCE_ANSWERS", "WARMUP_CALLS", "BackendChoice",
+           "allowed_by_check", "fastest", "machine_facts", "machine_key", "measure_backends", "read_choice",
+           "write_choice"]
 
 #: Answers a reduced-precision path may change on Kaggle Testing (of 1,311) and still be used.
 TOLERANCE_ANSWERS = 2
@@ -72,8 +74,7 @@ def machine_key(checkpoint: Path) -> str:
     """A short key for this machine, these libraries, this checkpoint's contents and its Kaggle Testing
     check (``<checkpoint>.backends.json``: a new check may let another backend through)."""
     digest = hashlib.sha256()
-    check = Path(checkpoint).with_suffix(".backends.json")
-    for path in (Path(checkpoint), check):
+    for path in (Path(checkpoint), result_file(checkpoint, "backends")):
         if path.exists():
             with open(path, "rb") as handle:
                 for block in iter(lambda: handle.read(1 << 20), b""):
@@ -84,8 +85,8 @@ def machine_key(checkpoint: Path) -> str:
 
 def allowed_by_check(name: str, check: dict | None) -> str | None:
     """Why the committed Kaggle Testing check (``<checkpoint>.backends.json``) refuses ``name``, or ``None``."""
-    if name == "torch-bf16" and not bf16_capable():
-        return "this CPU has neither AVX-512 bf16 nor AMX"
+    if unsupported_here(name):
+        return unsupported_here(name)
     if name not in REDUCED_PRECISION:
         return None
     row = (check or {}).get("backends", {}).get(name)

@@ -28,7 +28,7 @@ from torch import nn
 from ..paths import BACKEND_CACHE_DIR, BACKEND_CACHE_ENV, MISTAKES_DIR, SAMPLES_DIR, result_file
 from .backend_choice import (BackendChoice, allowed_by_check, fastest, machine_facts, machine_key, measure_backends,
                              read_choice, write_choice)
-from .backends import CANDIDATES, REFERENCE, Bf16Trunk, build_runner
+from .backends import CANDIDATES, ONNX_FILES, REFERENCE, Bf16Trunk, build_runner
 from .factory import SPLITTABLE, split_at_cam_layer
 from .preprocess import PreprocessSpec
 
@@ -95,8 +95,10 @@ class TrunkBackends:
             atexit.register(thread.join)
 
     def _choose_in_child(self) -> None:
+        workdir = None
         try:
-            if not self._forced() and read_choice(self._workdir() / "choice.json") is None:
+            workdir = self._workdir()
+            if not self._forced() and read_choice(workdir / "choice.json") is None:
                 # the child's key must be this process's: the same cache, the same thread count
                 env = {**os.environ, BACKEND_ENV: "auto", BACKEND_CACHE_ENV: str(BACKEND_CACHE_DIR)}
                 done = subprocess.run([sys.executable, "-m", CHILD_MODULE, str(self.checkpoint), str(torch.get_num_threads())],
@@ -105,7 +107,7 @@ class TrunkBackends:
                     log.warning("backend measurement failed: %s", done.stderr[-500:])
         except (OSError, subprocess.SubprocessError) as err:
             log.warning("backend measurement could not run: %s", err)
-        self._choose(measure=False)
+        self._choose(workdir, measure=False)
 
     def _workdir(self) -> Path:
         return BACKEND_CACHE_DIR / machine_key(self.checkpoint)
@@ -117,9 +119,9 @@ class TrunkBackends:
             self.state = "choosing"
             return True
 
-    def _choose(self, measure: bool = True) -> None:
+    def _choose(self, workdir: Path | None = None, measure: bool = True) -> None:
         try:
-            workdir = self._workdir()
+            workdir = workdir or self._workdir()  # the key hashes the checkpoint: once per choice
             choice = self._forced() or read_choice(workdir / "choice.json")
             choice = choice or (self._measure(workdir) if measure else BackendChoice())
             self._apply(choice, workdir)
@@ -174,12 +176,11 @@ class TrunkBackends:
         process cannot tell, since a session opened after another reuses the memory it freed."""
         if isinstance(runner, Bf16Trunk):
             return runner.weight_mib()
-        files = {"onnxruntime-fp32": "trunk-fp32.onnx", "onnxruntime-int8": "trunk-int8.onnx"}
-        path = workdir / files[name] if name in files else None
+        path = workdir / ONNX_FILES[name] if name in ONNX_FILES else None
         return path.stat().st_size / 2 ** 20 if path is not None and path.exists() else 0.0
 
     def _runner(self, name: str, workdir: Path, calibration: torch.Tensor | None = None) -> nn.Module:
-        if name == "onnxruntime-int8" and calibration is None and not (workdir / "trunk-int8.onnx").exists():
+        if name == "onnxruntime-int8" and calibration is None and not (workdir / ONNX_FILES[name]).exists():
             calibration = calibration_pictures(self.spec)
         pictures = None if calibration is None else np.ascontiguousarray(calibration.float().numpy())
         return build_runner(name, self._trunk, self.spec.input_size, workdir, pictures)

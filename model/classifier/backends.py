@@ -25,13 +25,15 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["CANDIDATES", "REDUCED_PRECISION", "REFERENCE", "Bf16Trunk", "OnnxTrunk", "bf16_capable", "build_runner",
-           "cpu_flags", "cpu_model", "export_trunk", "quantise_trunk"]
+__all__ = ["CANDIDATES", "ONNX_FILES", "REDUCED_PRECISION", "REFERENCE", "Bf16Trunk", "OnnxTrunk", "bf16_capable",
+           "build_runner", "cpu_flags", "cpu_model", "export_trunk", "quantise_trunk", "unsupported_here"]
 
 REFERENCE = "torch-fp32"
 CANDIDATES = (REFERENCE, "torch-bf16", "onnxruntime-fp32", "onnxruntime-int8")
 #: Paths that round the arithmetic: used only where the committed Kaggle Testing check let them through.
 REDUCED_PRECISION = ("torch-bf16", "onnxruntime-int8")
+#: The file each ONNX Runtime path runs, in the machine's cache folder.
+ONNX_FILES = {"onnxruntime-fp32": "trunk-fp32.onnx", "onnxruntime-int8": "trunk-int8.onnx"}
 INPUT_NAME, OUTPUT_NAME = "image", "features"
 
 
@@ -57,6 +59,13 @@ def cpu_flags() -> set[str]:
 def bf16_capable() -> bool:
     """Does the CPU compute in bf16 natively (AVX-512 bf16 or AMX)? Elsewhere bf16 is emulated, and slow."""
     return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
+
+
+def unsupported_here(name: str) -> str | None:
+    """Why backend ``name`` is no candidate on this CPU, or ``None``."""
+    if name == "torch-bf16" and not bf16_capable():
+        return "this CPU has neither AVX-512 bf16 nor AMX"
+    return None
 
 
 class Bf16Trunk(nn.Module):
@@ -160,12 +169,12 @@ def build_runner(name: str, trunk: nn.Module, input_size: int, workdir: Path,
     if name == "torch-bf16":
         return Bf16Trunk(trunk)
     workdir.mkdir(parents=True, exist_ok=True)
-    fp32 = workdir / "trunk-fp32.onnx"
+    fp32 = workdir / ONNX_FILES["onnxruntime-fp32"]
     if not fp32.exists():
         export_trunk(trunk, input_size, fp32)
     if name == "onnxruntime-fp32":
         return OnnxTrunk(open_session(fp32))
-    int8 = workdir / "trunk-int8.onnx"
+    int8 = workdir / ONNX_FILES["onnxruntime-int8"]
     if not int8.exists():
         if calibration is None or len(calibration) == 0:
             raise ValueError("int8 quantisation needs calibration pictures")

@@ -11,6 +11,7 @@ from PIL import Image
 
 from ..names import class_name
 from ..paths import DEFAULT_CHECKPOINT, WEIGHTS_DIR, result_file
+from .backend_choice import BATCH
 from .backend_runtime import TrunkBackends
 from .checkpoint import CheckpointError, load_checkpoint, split_guard_tensors
 from .factory import create_model, to_channels_last
@@ -20,8 +21,8 @@ from .guard import FeatureGuard, PenultimateFeatures, input_problem
 from .preprocess import CropBox, GreySlice, PreprocessSpec, uint8_to_float
 from .sequence import SequenceModel
 
-#: Batches of at least this many images use the backend measured fastest for batches (``backend_runtime``).
-BATCH_FROM = 8
+#: Batches of at least this many images use the backend measured fastest for batches: the size it is timed at.
+BATCH_FROM = BATCH
 NOT_LIKE_TRAINING = "it does not look like the brain MRI slices the model was trained on"
 
 
@@ -71,7 +72,7 @@ class Classifier:
 
     def _network(self, count: int) -> torch.nn.Module:
         """The network for a batch of ``count``: the backend measured fastest for that size on this machine
-        (a first large batch measures them, if the app has not done so in the background)."""
+        (the first large batch makes the choice, unless it is made or being made)."""
         if count >= BATCH_FROM:
             self.backends.choose_now()
             return self.backends.batch_network

@@ -23,7 +23,7 @@ from torch import nn
 
 from ..classifier.backend_choice import TOLERANCE_ANSWERS, machine_facts
 from ..classifier.backend_runtime import calibration_pictures
-from ..classifier.backends import CANDIDATES, REFERENCE, bf16_capable, build_runner
+from ..classifier.backends import CANDIDATES, REFERENCE, build_runner, unsupported_here
 from ..classifier.checkpoint import atomic_write
 from ..classifier.factory import split_at_cam_layer
 from ..classifier.inference import Classifier, load_classifier
@@ -55,8 +55,8 @@ def check_backends(clf: Classifier, squares: torch.Tensor, names: list[str], wor
     rows = {REFERENCE: {"changed_answers": 0, "changed": [], "max_probability_change": 0.0,
                         "images_per_second": reference_speed, "passes": True}}
     for name in CANDIDATES[1:]:
-        if name == "torch-bf16" and not bf16_capable():
-            rows[name] = {"skipped": "this CPU has neither AVX-512 bf16 nor AMX"}
+        if unsupported_here(name):
+            rows[name] = {"skipped": unsupported_here(name)}
             continue
         network = nn.Sequential(build_runner(name, trunk, clf.spec.input_size, workdir, calibration), head)
         probs, speed = probabilities(network, squares, clf)
