@@ -131,12 +131,17 @@ def cached_decode(index: ImageFolderIndex, spec: PreprocessSpec, cache_dir: str 
     if cache_dir is None:
         return decode_all(index, spec)
     key = hashlib.sha256((index.fingerprint() + repr(spec.to_dict())).encode()).hexdigest()[:16]
-    path = Path(cache_dir) / f"decoded-{key}.pt"
+    return memoised(Path(cache_dir) / f"decoded-{key}.pt", lambda: decode_all(index, spec))
+
+
+def memoised(path: Path, compute):
+    """``compute()``'s tensors, kept at ``path`` (``torch.save``, written atomically) and read back from
+    there (``weights_only``) on later calls."""
     if path.exists():
         return torch.load(path, weights_only=True)
-    images = decode_all(index, spec)
+    value = compute()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    torch.save(images, tmp)
+    torch.save(value, tmp)
     os.replace(tmp, path)
-    return images
+    return value

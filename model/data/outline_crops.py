@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 from ..classifier.preprocess import PreprocessSpec, crop_square
-from .folders import ImageFolderIndex
+from .folders import ImageFolderIndex, memoised
 from .outlines import OutlineSet, load_mask
 
 __all__ = ["cropped_mask", "decode_masks"]
@@ -50,19 +50,15 @@ def decode_masks(index: ImageFolderIndex, outlines: OutlineSet, spec: Preprocess
     pairs = [(i, by_name[name]) for i, name in enumerate(index.names) if name in by_name]
     key = hashlib.sha256((index.fingerprint() + repr(spec.to_dict()) + "|".join(str(m) for _, m in pairs))
                          .encode()).hexdigest()[:16]
-    cached = Path(cache_dir) / f"masks-{key}.pt" if cache_dir is not None else None
-    if cached is not None and cached.exists():
-        saved = torch.load(cached, weights_only=True)
-        return saved["masks"], saved["outlined"]
-    masks = torch.zeros(len(index), spec.stage_size, spec.stage_size, dtype=torch.uint8)
-    outlined = torch.zeros(len(index), dtype=torch.bool)
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        crops = pool.map(lambda pair: cropped_mask(index.paths[pair[0]], pair[1], spec), pairs)
-        for (i, _), crop in zip(pairs, crops):
-            masks[i], outlined[i] = torch.from_numpy(np.array(crop)), True
-    if cached is not None:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(".tmp")
-        torch.save({"masks": masks, "outlined": outlined}, tmp)
-        os.replace(tmp, cached)
-    return masks, outlined
+
+    def crop_all() -> dict[str, torch.Tensor]:
+        masks = torch.zeros(len(index), spec.stage_size, spec.stage_size, dtype=torch.uint8)
+        outlined = torch.zeros(len(index), dtype=torch.bool)
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+            crops = pool.map(lambda pair: cropped_mask(index.paths[pair[0]], pair[1], spec), pairs)
+            for (i, _), crop in zip(pairs, crops):
+                masks[i], outlined[i] = torch.from_numpy(np.array(crop)), True
+        return {"masks": masks, "outlined": outlined}
+
+    saved = crop_all() if cache_dir is None else memoised(Path(cache_dir) / f"masks-{key}.pt", crop_all)
+    return saved["masks"], saved["outlined"]

@@ -6,7 +6,7 @@ Runs the checkpoint's trunk each way :mod:`model.classifier.backends` offers (Py
 ONNX Runtime fp32 and int8) on the 1,311 Testing images and writes ``<checkpoint>.backends.json``: per
 backend, the answers it changes (every one listed), the largest change of a probability, its
 images per second at batch 32 on this machine, and whether it passes (at most
-``TOLERANCE_ANSWERS`` changed answers). The app uses a reduced-precision backend (bf16, int8) only
+``TOLERANCE_ANSWERS`` changed answers). A classifier uses a reduced-precision backend (bf16, int8) only
 where this file says it passes; the per-machine choice among the rest is made at run time.
 """
 from __future__ import annotations
