@@ -16,6 +16,7 @@ import argparse
 import json
 import math
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -148,7 +149,8 @@ def train_one_epoch(model, ema, optimizer, scheduler, data: TrainData, spec: Pre
     steps = len(order) // cfg.batch_size  # global steps: the same on every rank as on one process
     loss_sum, correct, seen = 0.0, 0, 0
     bar = tqdm(range(steps), desc=desc, leave=False, mininterval=5.0, disable=None if ctx.is_main else True)
-    with LastBlockFeatures(unwrap(model), cfg.arch) as last_block:
+    # the last block's output is kept for the outline loss only: without outlines, no hook
+    with LastBlockFeatures(unwrap(model), cfg.arch) if data.train_masks is not None else nullcontext() as last_block:
         for step in bar:
             pictures, target, masks, outlined = batch_pictures(
                 data, order[step * cfg.batch_size:(step + 1) * cfg.batch_size], spec, aug, gen, ctx)
