@@ -99,13 +99,17 @@ def cam_target_layer(model: nn.Module, name: str, fine: bool = False) -> nn.Modu
 
 
 def final_linear(model: nn.Module) -> nn.Linear:
-    """The head's linear layer: with the global average pool before it, its weights turn the last block's
-    activations into a class activation map (Zhou et al., 2016), which is Grad-CAM's map on that block."""
-    head = model.fc if hasattr(model, "fc") else model.classifier
-    head = head[-1] if isinstance(head, nn.Sequential) else head
-    if not isinstance(head, nn.Linear):
-        raise TypeError(f"the head ends in {type(head).__name__}, not a linear layer")
-    return head
+    """The network's last linear layer, its head: with the global average pool before it, its weights turn
+    the last block's activations into a class activation map (Zhou et al., 2016), which is Grad-CAM's map
+    on that block; its input is the penultimate features the "not a brain MRI" guard reads.
+
+    Raises:
+        TypeError: the network has no linear layer.
+    """
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    if not linears:
+        raise TypeError(f"{type(model).__name__} has no linear layer")
+    return linears[-1]
 
 
 #: Architectures whose network is its CAM block followed by a global average pool and the head, so it

@@ -22,6 +22,7 @@ from scipy import ndimage
 from torch import nn
 
 from .checkpoint import GUARD_PREFIX as PREFIX
+from .factory import final_linear
 from .preprocess import GreySlice, crop_square, head_box, head_mask
 
 #: Mean HSV saturation above which a picture is a colour photo or drawing, not an MRI.
@@ -114,8 +115,7 @@ class PenultimateFeatures:
     """Context manager that records the input of the network's final linear layer."""
 
     def __init__(self, model: nn.Module):
-        linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
-        self.head = linears[-1]
+        self.head = final_linear(model)
         self.features: torch.Tensor | None = None
         self._handle = None
 
