@@ -32,6 +32,8 @@ sys.path.insert(0, str(REPO))
 # The issue's bars ("Fast on whatever CPU it lands on").
 COLD_START_TARGET_S, HEAT_MAP_TARGET_S, UPLOAD_TARGET_S = 3.0, 4.0, 0.2
 RSS_TARGET_MIB = 1024.0
+APP_BACKENDS = {"GraphClassifier": "ONNX Runtime fp32 graph (model.classifier.graph_classifier), heat maps "
+                                   "through a PyTorch head", "Classifier": "PyTorch fp32 (no graph beside the checkpoint)"}
 
 
 def machine_facts() -> str:
@@ -151,29 +153,33 @@ def rss_mib(field: str = "VmRSS", pid: int | str = "self") -> float | None:
 
 
 def load_every_model() -> None:
-    """Child process: load each bundled checkpoint, predict + Grad-CAM once each; print RSS figures as JSON."""
+    """Child process: load each bundled checkpoint as the app does, predict + Grad-CAM once each; print RSS
+    figures as JSON."""
     # The package first, as on the app's pages: it decides how torch is imported (no triton
-    # on a machine without an NVIDIA device), and it imports torch at its top.
+    # on a machine without an NVIDIA device).
     import model  # noqa: F401
 
     after_package = rss_mib()
     from PIL import Image
 
-    from model import bundled_checkpoints, load_classifier
+    from model import load_app_classifier
+    from model.paths import WEIGHTS_DIR
     from model.views.catalog import bundled_samples
 
     after_imports = rss_mib()
     image = Image.open(bundled_samples()[0].path).convert("RGB")
-    classifiers = []
-    for path in bundled_checkpoints():
-        clf = load_classifier(path)
+    checkpoints = sorted(WEIGHTS_DIR.glob("*.safetensors"))
+    classifiers = [load_app_classifier(path) for path in checkpoints]
+    for clf in classifiers:
         clf.predict_proba([image])
+    answered = rss_mib(), "torch" in sys.modules
+    for clf in classifiers:
         clf.explain(image)
-        classifiers.append(clf)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
-    print(json.dumps({"package": after_package, "imports": after_imports, "steady": rss_mib(), "peak": peak,
-                      "triton": sys.modules.get("triton") is not None,
-                      "models": [p.name for p in bundled_checkpoints()]}))
+    print(json.dumps({"package": after_package, "imports": after_imports, "answered": answered[0],
+                      "torch_to_answer": answered[1], "steady": rss_mib(), "peak": peak,
+                      "triton": sys.modules.get("triton") is not None, "models": [p.name for p in checkpoints],
+                      "backends": sorted({type(clf).__name__ for clf in classifiers})}))
 
 
 def models_peak_rss() -> dict:
@@ -199,7 +205,7 @@ def main() -> None:
     print(machine_facts())
     mem = models_peak_rss()
     start = cold_start()
-    print("inference backend of the app: PyTorch fp32 (pages/__init__.py keeps it: docs/speed.md)")
+    print("inference backend of the app: " + ", ".join(APP_BACKENDS.get(b, b) for b in mem["backends"]))
     print(f"cold start, `streamlit run` to health check ok:  {start['healthy']:7.2f} s")
     print(f"cold start, to Diagnose page loaded in Chromium: {start['loaded']:7.2f} s")
     print(f"cold start, to first prediction visible:         {start['predicted']:7.2f} s "
@@ -215,10 +221,10 @@ def main() -> None:
     print(f"peak RSS, Python with every bundled model loaded ({', '.join(mem['models'])}), "
           f"predict + Grad-CAM each: {mem['peak']:.1f} MiB "
           f"(target <= {RSS_TARGET_MIB:.0f} MiB: {verdict(mem['peak'], RSS_TARGET_MIB)})")
-    print("  of which: RSS after `import model` (torch, torchvision; pytorch-grad-cam waits for the "
-          f"first heat map) {mem['package']:.1f} MiB, "
-          f"triton {'loaded' if mem['triton'] else 'not loaded'}, after PIL and the catalog "
-          f"{mem['imports']:.1f} MiB, steady after the predictions {mem['steady']:.1f} MiB")
+    print(f"  of which: RSS after `import model` {mem['package']:.1f} MiB, after PIL and the catalog "
+          f"{mem['imports']:.1f} MiB, after one answer from each "
+          f"({'torch loaded' if mem['torch_to_answer'] else 'no torch'}) {mem['answered']:.1f} MiB, steady after "
+          f"their heat maps {mem['steady']:.1f} MiB; triton {'loaded' if mem['triton'] else 'not loaded'}")
     server = start["server_rss"]
     print("peak RSS, streamlit server after the first prediction: "
           + ("n/a (no /proc)" if server is None else f"{server:.1f} MiB")

@@ -13,7 +13,7 @@ __all__ = [
     "CT_LIKE_REPORT", "DATA_ENV", "DATA_ROOT", "DEFAULT_CHECKPOINT", "DUPLICATES_DIR", "EXTERNAL_DIR",
     "EXTERNAL_SPLITS", "HEAT_MAP_OUTLINES_DIR", "KAGGLE_DIR", "KAGGLE_MASKS_DIR",
     "KAGGLE_TESTING", "MISTAKES_DIR", "REPO_ROOT", "RUNS_DIR", "SAMPLES_DIR", "STRESS_REPORT", "WEIGHTS_DIR",
-    "comparison_dir", "result_file",
+    "comparison_dir", "graph_file", "result_file",
 ]
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -58,6 +58,11 @@ BACKEND_CACHE_DIR = Path(os.environ.get(BACKEND_CACHE_ENV)
 def result_file(checkpoint: str | Path, kind: str) -> Path:
     """``name.<kind>.json`` beside ``name.safetensors``: where a command keeps a checkpoint's results."""
     return Path(checkpoint).with_suffix(f".{kind}.json")
+
+
+def graph_file(checkpoint: str | Path) -> Path:
+    """``name.onnx`` beside ``name.safetensors``: the checkpoint's ONNX graph (``model.classifier.graph``)."""
+    return Path(checkpoint).with_suffix(".onnx")
 
 
 def comparison_dir() -> Path:

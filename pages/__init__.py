@@ -42,11 +42,9 @@ def decoded_scan(upload: Upload):
 
 @st.cache_resource(show_spinner=False)
 def _classifier(path: str):
-    from model import load_classifier
+    from model import load_app_classifier
 
-    # PyTorch fp32 in the app (docs/speed.md): a faster backend's weights raised the server's peak memory
-    # by about 200 MiB (1 GiB budget), and the network is a small part of an upload's time.
-    return load_classifier(path, backends=False)
+    return load_app_classifier(path)
 
 
 def shared_classifier(path: str | Path | None = None):

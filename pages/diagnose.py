@@ -3,7 +3,7 @@ import streamlit as st
 
 from model import ImageLoadError
 from model.classifier.explanation import UNSURE_BELOW
-from model.classifier.gradcam import HEAT_MAP_METHODS, cam_library_loaded
+from model.classifier.heat_map_methods import HEAT_MAP_METHODS, cam_library_loaded, load_cam_library_in_background
 from model.figures import percent
 from model.views.catalog import model_report
 from model.views.charts import probability_bars, slice_probabilities
@@ -20,8 +20,10 @@ report = st.cache_resource(model_report)()
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def quick_answer(key: str, axis: str | None, index: int | None, _image):
-    """The answer without a heat map: what a cold server shows while pytorch-grad-cam loads (~1.5 s)."""
-    return classifier.explain(_image, heatmap=False)
+    """The answer without a heat map: what a cold server shows while torch and pytorch-grad-cam load."""
+    answer = classifier.explain(_image, heatmap=False)
+    load_cam_library_in_background()  # while the answer is drawn
+    return answer
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -70,7 +72,7 @@ try:
     # the heat-map choice below, read before its widget is drawn so the first pass draws the right map
     method = st.session_state.get("heat_map_method", HEAT_MAP_METHODS[0].name)
     with st.spinner("Looking at the scan…"):
-        # On a cold server the Grad-CAM library is not loaded yet (~1.5 s): answer first, map below.
+        # On a cold server torch and the Grad-CAM library are not loaded yet (~5 s): answer first, map below.
         explanation = (explain_upload(upload.key, axis, index, method, image) if cam_library_loaded()
                        else quick_answer(upload.key, axis, index, image))
 except ImageLoadError as err:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 
 # Before the package is imported (model.paths reads these once): the tests, and the app and browser tests'
@@ -18,6 +20,7 @@ from PIL import Image, ImageDraw
 
 from model import create_model, load_classifier, save_checkpoint
 from model.classifier.preprocess import PreprocessSpec
+from model.paths import REPO_ROOT
 from model.views.catalog import bundled_samples
 
 CLASSES = ["glioma", "meningioma", "notumor", "pituitary"]
@@ -58,6 +61,14 @@ def write_distinct_dataset(root, per_class: int, seed: int) -> None:
         (root / name).mkdir(parents=True)
         for i in range(per_class):
             smooth_random_image(seed * 1000 + c * 100 + i).save(root / name / f"{name}_{i:03d}.png")
+
+
+def python_output(code: str, timeout: int = 300) -> str:
+    """``code`` run by a fresh interpreter in the repository (what a cold server has imported is then
+    only what the code imports); its standard output. Fails the test when it fails."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=timeout)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
 
 
 @pytest.fixture(scope="session")

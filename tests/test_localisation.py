@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from model import load_classifier
-from model.classifier.gradcam import HEAT_MAP_METHODS
+from model.classifier.heat_map_methods import HEAT_MAP_METHODS
 from model.data.duplicates import validation_split
 from model.data.folders import index_folder
 from model.data.outlines import COLUMNS, read_outlines

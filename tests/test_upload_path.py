@@ -1,11 +1,10 @@
 """The upload path does each thing once: decode, answer, load a network (pages under AppTest)."""
-import subprocess
-import sys
 from pathlib import Path
 
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from .conftest import python_output
 from .test_app import TIMEOUT, VERDICTS, diagnose
 
 REPO = Path(__file__).resolve().parent.parent
@@ -48,9 +47,9 @@ def test_an_upload_is_decoded_once_whatever_the_reruns(monkeypatch, sample_nifti
 def test_a_cold_server_answers_once_then_draws_only_the_map(monkeypatch, samples):
     """pytorch-grad-cam not loaded: the answer and its input check come from the first pass, and the
     second pass adds the heat map without classifying again."""
-    monkeypatch.setattr("model.classifier.gradcam.cam_library_loaded", lambda: False)
+    monkeypatch.setattr("model.classifier.heat_map_methods.cam_library_loaded", lambda: False)
     st.cache_data.clear()
-    checks = counting(monkeypatch, "model.classifier.inference.Classifier._problem")
+    checks = counting(monkeypatch, "model.classifier.answers.AnswerRules._problem")
     at = diagnose()
     at.radio[0].set_value("Upload your own").run()
     checks.clear()
@@ -63,7 +62,7 @@ def test_a_cold_server_answers_once_then_draws_only_the_map(monkeypatch, samples
 def test_one_network_per_checkpoint_serves_every_page(monkeypatch):
     """Diagnose names no checkpoint, the comparison page names each file: one ResNet50 all the same."""
     st.cache_resource.clear()
-    loads = counting(monkeypatch, "model.classifier.inference.Classifier.from_checkpoint")
+    loads = counting(monkeypatch, "model.classifier.graph_classifier.GraphClassifier.open")
     diagnose()
     monkeypatch.delenv("BRAIN_MRI_COMPARISON_DIR", raising=False)
     at = AppTest.from_file("../pages/model_comparison.py", default_timeout=TIMEOUT).run()
@@ -79,6 +78,4 @@ def test_the_data_and_evaluation_page_needs_no_scientific_stack():
             "at = AppTest.from_file('pages/data_evaluation.py', default_timeout=120).run()\n"
             "assert not at.exception, at.exception\n"
             "print(sorted(m for m in ('sklearn', 'scipy', 'imagehash') if m in sys.modules))\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert python_output(code).strip().splitlines()[-1] == "[]"

@@ -25,6 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import graph
+
 __all__ = ["CANDIDATES", "ONNX_FILES", "REDUCED_PRECISION", "REFERENCE", "Bf16Trunk", "OnnxTrunk", "bf16_capable",
            "build_runner", "cpu_flags", "cpu_model", "export_trunk", "quantise_trunk", "unsupported_here"]
 
@@ -145,13 +147,7 @@ def quantise_trunk(fp32_path: Path, int8_path: Path, calibration: np.ndarray) ->
 
 
 def open_session(path: Path, threads: int | None = None):
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads or torch.get_num_threads()
-    # Idle ORT threads would otherwise spin and slow the PyTorch calls (the head, LayerCAM) that follow.
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return graph.open_session(path, threads or torch.get_num_threads())
 
 
 def build_runner(name: str, trunk: nn.Module, input_size: int, workdir: Path,

@@ -1,15 +1,21 @@
-"""Checkpoints: fp16 safetensors with all metadata inside, written atomically."""
+"""Checkpoints: fp16 safetensors with all metadata inside, written atomically.
+
+Reading the metadata and the tensors as NumPy arrays needs no torch (the app's first answer,
+``model.classifier.graph_classifier``); torch is imported by the functions that make or load tensors.
+"""
 from __future__ import annotations
 
 import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Sequence
 
-import torch
+import numpy as np
 from safetensors import safe_open
-from safetensors.torch import save_file
+
+if TYPE_CHECKING:
+    import torch
 
 METADATA_KEY = "brain_mri_classifier"
 REQUIRED_METADATA = ("arch", "classes", "preprocess")
@@ -36,8 +42,8 @@ def atomic_write(path: str | Path, write) -> None:
 
 
 def save_checkpoint(path: str | Path, state_dict: dict[str, torch.Tensor], metadata: dict[str, Any],
-                    dtype: torch.dtype = torch.float16, keep_fp32: tuple[str, ...] = (GUARD_PREFIX,)) -> None:
-    """Save weights (floating tensors cast to ``dtype``) and JSON metadata.
+                    dtype: torch.dtype | None = None, keep_fp32: tuple[str, ...] = (GUARD_PREFIX,)) -> None:
+    """Save weights (floating tensors cast to ``dtype``, float16 when ``None``) and JSON metadata.
 
     Args:
         path: destination ``.safetensors`` file.
@@ -46,9 +52,13 @@ def save_checkpoint(path: str | Path, state_dict: dict[str, torch.Tensor], metad
             JSON-serialisable may be added (config, fingerprint, metrics).
         keep_fp32: key prefixes stored in float32 (statistics that fp16 would blur).
     """
+    import torch
+    from safetensors.torch import save_file
+
     missing = [k for k in REQUIRED_METADATA if k not in metadata]
     if missing:
         raise CheckpointError(f"metadata lacks {missing}")
+    dtype = torch.float16 if dtype is None else dtype
     tensors = {
         k: (v.detach().to(torch.float32 if k.startswith(keep_fp32) else dtype) if v.is_floating_point()
             else v.detach()).contiguous().cpu()
@@ -61,7 +71,7 @@ def save_checkpoint(path: str | Path, state_dict: dict[str, torch.Tensor], metad
 def read_metadata(path: str | Path) -> dict[str, Any]:
     """Metadata only, without loading the weights."""
     try:
-        with safe_open(str(path), framework="pt") as f:
+        with safe_open(str(path), framework="numpy") as f:
             header = f.metadata() or {}
     except FileNotFoundError:
         raise
@@ -81,6 +91,8 @@ def load_checkpoint(path: str | Path, channels_last: bool = False) -> tuple[dict
             copies every kernel once more, and glibc keeps the freed copies: ~100 MiB of
             peak and resident memory for the ResNet50.
     """
+    import torch
+
     metadata = read_metadata(path)
     tensors = {}
     with safe_open(str(path), framework="pt") as f:
@@ -91,12 +103,24 @@ def load_checkpoint(path: str | Path, channels_last: bool = False) -> tuple[dict
     return tensors, metadata
 
 
+def read_arrays(path: str | Path, prefix: str = "", keys: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+    """The tensors named ``keys``, or else those whose keys start with ``prefix``, as NumPy arrays as
+    stored (no torch)."""
+    with safe_open(str(path), framework="numpy") as f:
+        wanted = keys if keys is not None else [key for key in f.keys() if key.startswith(prefix)]
+        return {key: f.get_tensor(key) for key in wanted}
+
+
 def save_training_state(path: str | Path, state: dict[str, Any]) -> None:
     """Full-precision resume state (model, optimiser, schedule, EMA, RNG), atomically."""
+    import torch
+
     atomic_write(path, lambda tmp: torch.save(state, tmp))
 
 
 def load_training_state(path: str | Path) -> dict[str, Any]:
+    import torch
+
     return torch.load(path, map_location="cpu", weights_only=True)
 
 

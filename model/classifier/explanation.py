@@ -7,8 +7,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from .gradcam import overlay_heatmap
-
 if TYPE_CHECKING:  # preprocess imports SciPy; the pages that only read UNSURE_BELOW need none
     from .preprocess import CropBox
     from .sequence import SequenceEstimate
@@ -83,6 +81,8 @@ class Explanation:
         base = self.preview if image is None else image
         width = base.shape[1] if isinstance(base, np.ndarray) else base.size[0]
         height = base.shape[0] if isinstance(base, np.ndarray) else base.size[1]
+        from .gradcam import overlay_heatmap  # torch and pytorch-grad-cam: loaded with the first map, not the answer
+
         return overlay_heatmap(base, self._map_at((width, height)), opacity)
 
     def _map_at(self, size: tuple[int, int]) -> np.ndarray:

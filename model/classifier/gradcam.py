@@ -1,8 +1,6 @@
 """Heat maps (Grad-CAM, LayerCAM, …) through pytorch-grad-cam, wrapped so hooks never outlive their use."""
 from __future__ import annotations
 
-import sys
-from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
@@ -10,60 +8,11 @@ import torch
 from PIL import Image
 from torch import nn
 
+from .heat_map_methods import HEAT_MAP_METHODS, LAYER_CHOICES, SLOW_CAM_BATCH, SLOW_CAM_CLASSES, HeatMapMethod, heat_map_method
+
 # pytorch-grad-cam is imported where it is first used, not here: its package imports every CAM
 # method it has, and with them scikit-learn, SciPy, pandas and matplotlib (1.5 s of the app's
 # cold start). The Diagnose page shows its first prediction while that import runs.
-
-
-#: The pytorch-grad-cam methods a heat map may use (``python -m model localise --candidates`` measures them).
-CAM_CLASSES = ("GradCAM", "HiResCAM", "GradCAMPlusPlus", "XGradCAM", "LayerCAM", "EigenCAM", "ScoreCAM", "AblationCAM")
-#: Which blocks a heat map reads: the last ("last", stride 32), the one before it ("fine", stride 16, a
-#: map twice as fine) or both ("both": pytorch-grad-cam averages the two layers' maps).
-LAYER_CHOICES = ("last", "fine", "both")
-#: Methods that score each activation channel with its own forward passes (thousands per image): they
-#: explain one image at a time, in forward batches of this many perturbed copies.
-SLOW_CAM_CLASSES, SLOW_CAM_BATCH = ("ScoreCAM", "AblationCAM"), 8
-
-
-@dataclass(frozen=True)
-class HeatMapMethod:
-    """One way to draw the heat map: a pytorch-grad-cam method on one or two blocks of the network.
-
-    Attributes:
-        name: what the app (or the report) calls it.
-        cam_class: the pytorch-grad-cam class that computes it, one of :data:`CAM_CLASSES`.
-        layers: the blocks it reads, one of :data:`LAYER_CHOICES`.
-    """
-
-    name: str
-    cam_class: str
-    layers: str = "last"
-
-    def __post_init__(self) -> None:
-        if self.cam_class not in CAM_CLASSES:
-            raise ValueError(f"unknown heat map method {self.cam_class!r}; choose from {list(CAM_CLASSES)}")
-        if self.layers not in LAYER_CHOICES:
-            raise ValueError(f"unknown target layers {self.layers!r}; choose from {list(LAYER_CHOICES)}")
-
-
-#: The heat maps the app offers, its default first. ``python -m model.evaluation.explain_check`` measures each.
-HEAT_MAP_METHODS = (
-    HeatMapMethod("Grad-CAM", "GradCAM", layers="last"),
-    HeatMapMethod("LayerCAM", "LayerCAM", layers="fine"),
-)
-
-
-def heat_map_method(name: str) -> HeatMapMethod:
-    """The entry of :data:`HEAT_MAP_METHODS` called ``name``."""
-    for method in HEAT_MAP_METHODS:
-        if method.name == name:
-            return method
-    raise KeyError(f"unknown heat map {name!r}; choose from {[m.name for m in HEAT_MAP_METHODS]}")
-
-
-def cam_library_loaded() -> bool:
-    """Has pytorch-grad-cam been imported in this process (is a heat map now cheap)?"""
-    return "pytorch_grad_cam" in sys.modules
 
 
 def _start_graph_here(module: nn.Module, inputs, output: torch.Tensor) -> torch.Tensor:

@@ -14,15 +14,13 @@ The guard's arrays travel inside the checkpoint as ``ood.*`` tensors.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image
 from scipy import ndimage
-from torch import nn
 
 from .checkpoint import GUARD_PREFIX as PREFIX
-from .factory import final_linear
 from .preprocess import GreySlice, crop_square, head_box, head_mask
 
 #: Mean HSV saturation above which a picture is a colour photo or drawing, not an MRI.
@@ -47,6 +45,10 @@ MIN_HEAD_FILL = 0.05
 HEAD_ELLIPSE_FIT = (0.7, 1.2)
 #: and the largest share of the picture's outer ring it may touch.
 MAX_HEAD_ON_EDGE = 0.4
+
+if TYPE_CHECKING:  # the picture checks and the feature guard run without torch (the app's first answer)
+    import torch
+    from torch import nn
 
 
 def dark_border_share(grey: np.ndarray, band: float = 0.06, dark: float = 0.25) -> float:
@@ -115,6 +117,8 @@ class PenultimateFeatures:
     """Context manager that records the input of the network's final linear layer."""
 
     def __init__(self, model: nn.Module):
+        from .factory import final_linear
+
         self.head = final_linear(model)
         self.features: torch.Tensor | None = None
         self._handle = None
@@ -155,6 +159,8 @@ class FeatureGuard:
     def to_tensors(self) -> dict[str, torch.Tensor]:
         arrays = {"pca_mean": self.pca_mean, "components": self.components, "class_means": self.class_means,
                   "precision": self.precision, "threshold": np.array([self.threshold])}
+        import torch
+
         return {PREFIX + k: torch.from_numpy(np.asarray(v, np.float32)) for k, v in arrays.items()}
 
     @classmethod
@@ -162,7 +168,7 @@ class FeatureGuard:
         """The guard stored in a checkpoint's tensors, or ``None`` if it has none."""
         if PREFIX + "threshold" not in tensors:
             return None
-        get = lambda k: tensors[PREFIX + k].double().numpy()  # noqa: E731
+        get = lambda k: np.asarray(tensors[PREFIX + k], dtype=np.float64)  # noqa: E731 (torch tensors or arrays)
         return cls(get("pca_mean"), get("components"), get("class_means"), get("precision"),
                    float(get("threshold")[0]))
 

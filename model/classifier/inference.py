@@ -9,25 +9,26 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..names import class_name
 from ..paths import DEFAULT_CHECKPOINT, WEIGHTS_DIR, result_file
+from .answers import NOT_LIKE_TRAINING, AnswerRules
 from .backend_choice import BATCH
 from .backend_runtime import TrunkBackends
 from .checkpoint import CheckpointError, load_checkpoint, split_guard_tensors
 from .factory import create_model, to_channels_last
-from .explanation import DISPLAY_SIDE, Explanation
-from .gradcam import HEAT_MAP_METHODS, heat_map_explainer
-from .guard import FeatureGuard, PenultimateFeatures, input_problem
+from .explanation import Explanation
+from .gradcam import heat_map_explainer
+from .heat_map_methods import HEAT_MAP_METHODS
+from .guard import FeatureGuard, PenultimateFeatures
 from .preprocess import CropBox, GreySlice, PreprocessSpec, uint8_to_float
 from .sequence import SequenceModel
 
 #: Batches of at least this many images use the backend measured fastest for batches: the size it is timed at.
 BATCH_FROM = BATCH
-NOT_LIKE_TRAINING = "it does not look like the brain MRI slices the model was trained on"
+__all__ = ["Classifier", "NOT_LIKE_TRAINING", "bundled_checkpoints", "load_classifier"]
 
 
-class Classifier:
-    """A trained network together with the preprocessing it was trained with."""
+class Classifier(AnswerRules):
+    """A trained network together with the preprocessing it was trained with, in PyTorch."""
 
     def __init__(self, model: torch.nn.Module, arch: str, classes: Sequence[str],
                  spec: PreprocessSpec, metadata: dict[str, Any] | None = None,
@@ -39,8 +40,6 @@ class Classifier:
         self.classes = list(classes)
         self.spec = spec
         self.metadata = metadata or {}
-        self.temperature = float(self.metadata.get("temperature", 1.0))
-        #: T1 / T1C+ / T2 from the same features (``<checkpoint>.sequence.json``), or None.
         self.sequence_model = sequence_model
         # One classifier serves every app session; hooks and Grad-CAM's frozen
         # parameters must not interleave between threads.
@@ -63,10 +62,6 @@ class Classifier:
         return cls(model, meta["arch"], meta["classes"], spec, meta, FeatureGuard.from_tensors(guard), backends,
                    SequenceModel.from_file(result_file(path, "sequence")), Path(path))
 
-    @property
-    def display_names(self) -> list[str]:
-        return [class_name(c) for c in self.classes]
-
     def _batch(self, images: Sequence[Image.Image | GreySlice]) -> torch.Tensor:
         return self.spec(list(images)).contiguous(memory_format=torch.channels_last)
 
@@ -83,7 +78,7 @@ class Classifier:
         return self._network(len(batch))(batch.contiguous(memory_format=torch.channels_last))
 
     def _softmax(self, logits: torch.Tensor) -> np.ndarray:
-        return torch.softmax(logits.float() / self.temperature, dim=1).numpy()
+        return self.probabilities(logits.detach().float().numpy())
 
     @torch.inference_mode()
     def predict_proba(self, images: Sequence[Image.Image], batch_size: int = 32) -> np.ndarray:
@@ -115,20 +110,6 @@ class Classifier:
         """Penultimate-layer features ``(N, D)`` of PIL images."""
         return self.batch_features(self._batch(images))
 
-    def _problem(self, image: Image.Image, features: np.ndarray | None, prepared: GreySlice | None = None) -> str | None:
-        problem = input_problem(image, prepared)
-        if problem is None and self.guard is not None and features is not None:
-            problem = None if self.guard.accepts(features[None])[0] else NOT_LIKE_TRAINING
-        return problem
-
-    def check_inputs(self, images: Sequence[Image.Image]) -> list[str | None]:
-        """Per image: why it is not a brain MRI, or ``None`` when it looks like one."""
-        if len(images) == 0:
-            return []
-        prepared = [GreySlice.of(im) for im in images]
-        features = self.features(prepared) if self.guard is not None else [None] * len(images)
-        return [self._problem(im, f, p) for im, f, p in zip(images, features, prepared)]
-
     @torch.inference_mode()
     def predict_and_check(self, images: Sequence[Image.Image],
                           batch_size: int = 32) -> tuple[np.ndarray, list[str | None]]:
@@ -150,10 +131,6 @@ class Classifier:
             return np.zeros((0, len(self.classes)), dtype=np.float32), []
         return np.concatenate(probs).astype(np.float32), problems
 
-    def is_brain_mri(self, images: Sequence[Image.Image]) -> np.ndarray:
-        """Boolean ``(N,)``: does each image look like a brain MRI slice?"""
-        return np.array([p is None for p in self.check_inputs(images)], dtype=bool)
-
     def explain(self, image: Image.Image, class_index: int | None = None, heatmap: bool = True,
                 method: str = HEAT_MAP_METHODS[0].name, prepared: GreySlice | None = None) -> Explanation:
         """Probabilities, a heat map and the input check for one image, from one forward/backward pass.
@@ -162,7 +139,7 @@ class Classifier:
             class_index: the class to explain; ``None`` explains the top class.
             heatmap: ``False`` skips the heat map (one forward pass; no pytorch-grad-cam import,
                 so a cold app can show its answer first and add the map with :meth:`heat_map`).
-            method: a name from :data:`model.classifier.gradcam.HEAT_MAP_METHODS` (default Grad-CAM).
+            method: a name from :data:`model.classifier.heat_map_methods.HEAT_MAP_METHODS` (default Grad-CAM).
             prepared: ``GreySlice.of(image)`` when the caller has it (several models, one upload).
         """
         prepared = GreySlice.of(image) if prepared is None else prepared
@@ -173,12 +150,8 @@ class Classifier:
             else:
                 with torch.inference_mode():
                     logits = self._logits(self._batch([prepared]))
-        probs = self._softmax(logits.detach())[0]
-        chosen = int(np.argmax(probs)) if class_index is None else class_index
-        features = hook.features[0].numpy()
-        sequence = self.sequence_model.estimate(features) if self.sequence_model else None
-        return Explanation(probs, chosen, heat, self._problem(image, features, prepared), box, image.size,
-                           prepared.preview(DISPLAY_SIDE), sequence)
+        return self._explanation(image, prepared, logits.detach().float().numpy()[0], hook.features[0].numpy(),
+                                 class_index, heat, box)
 
     def heat_map(self, image: Image.Image | GreySlice, class_index: int,
                  method: str = HEAT_MAP_METHODS[0].name) -> tuple[np.ndarray, CropBox]:

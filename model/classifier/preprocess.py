@@ -18,13 +18,14 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from PIL import Image, ImageOps
 from scipy import ndimage
+
+if TYPE_CHECKING:  # stage 2 imports torch when it runs: stage 1 serves the app's torch-free first answer
+    import torch
 
 # Down-sampled size on which the head mask is computed: fast, and small
 # text labels or thin frame lines vanish under the morphological opening.
@@ -152,6 +153,8 @@ class PreprocessSpec:
         Returns:
             float tensor ``(N, channels, input_size, input_size)``.
         """
+        import torch.nn.functional as F
+
         if batch.shape[-1] != self.input_size or batch.shape[-2] != self.input_size:
             batch = F.interpolate(
                 batch, size=(self.input_size, self.input_size),
@@ -184,6 +187,8 @@ def _crop_pool() -> ThreadPoolExecutor:
 
 def uint8_to_float(arrays: np.ndarray | torch.Tensor) -> torch.Tensor:
     """``(N, H, W)`` uint8 → ``(N, 1, H, W)`` float in [0, 1]."""
+    import torch
+
     tensor = torch.as_tensor(arrays)
     return tensor.unsqueeze(1).float().div_(255.0)
 

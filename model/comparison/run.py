@@ -41,6 +41,7 @@ from pathlib import Path
 
 from ..classifier.checkpoint import atomic_write, read_metadata
 from ..classifier.factory import available_models, count_parameters
+from ..classifier.graph_export import write_graph
 from ..classifier.inference import load_classifier
 from ..data.folders import cache_dir_arg
 from ..data.manifest import ManifestError
@@ -153,6 +154,12 @@ def bundle_small(run_dir: Path, arch: str, weights: Path = WEIGHTS_DIR,
     return target, f"{arch}: copied {size / 2**20:.1f} MB to {target}"
 
 
+def bundle_with_graph(run_dir: Path, arch: str, weights: Path) -> str:
+    """:func:`bundle_small`, then the bundled copy's ONNX graph (the app answers with it); what was done."""
+    path, why = bundle_small(run_dir, arch, weights)
+    return why if path is None else f"{why}, and its graph {write_graph(path).name}"
+
+
 def result_is_current(run_dir: Path, result: Path) -> bool:
     best = run_dir / "best.safetensors"
     return run_is_finished(run_dir) and result.exists() and result.stat().st_mtime >= best.stat().st_mtime
@@ -194,7 +201,7 @@ def cmd_run(args: argparse.Namespace, command: str) -> None:
             path = summarise_run(run_dir, Path(args.out), args.data, args.audit, command, external)
             print(f"{arch}: wrote {path}")
         if args.bundle_small:
-            print(bundle_small(run_dir, arch, Path(args.weights))[1])
+            print(bundle_with_graph(run_dir, arch, Path(args.weights)))
 
 
 def add_external_only(args: argparse.Namespace, command: str, external: ExternalChoice | None) -> None:
@@ -235,7 +242,7 @@ def cmd_summarise(args: argparse.Namespace, command: str) -> None:
             continue
         print(f"{run_dir.name}: wrote {summarise_run(run_dir, out, args.data, args.audit, command, external)}")
         if args.bundle_small:
-            print(bundle_small(run_dir, run_dir.name, Path(args.weights))[1])
+            print(bundle_with_graph(run_dir, run_dir.name, Path(args.weights)))
 
 
 def add_training_flags(parser: argparse.ArgumentParser) -> None:

@@ -16,7 +16,7 @@
 3. **Class sensitivity**: the map for the runner-up class should differ from the map for the
    answer; if it does not, the map says where the network looked, not why it chose.
 
-Each method of :data:`model.classifier.gradcam.HEAT_MAP_METHODS` (Grad-CAM on the last block, LayerCAM on
+Each method of :data:`model.classifier.heat_map_methods.HEAT_MAP_METHODS` (Grad-CAM on the last block, LayerCAM on
 the block before it) is checked, and compared with the app's default on the same images.
 
 The images are a seeded sample of ``--per-class`` images from each class folder, through the
@@ -38,7 +38,8 @@ from scipy.stats import spearmanr
 
 from ..classifier.checkpoint import atomic_write
 from ..classifier.factory import create_model, to_channels_last
-from ..classifier.gradcam import HEAT_MAP_METHODS, HeatMapMethod, heat_map_explainer
+from ..classifier.gradcam import heat_map_explainer
+from ..classifier.heat_map_methods import HEAT_MAP_METHODS, HeatMapMethod
 from ..classifier.inference import Classifier, load_classifier
 from ..classifier.preprocess import uint8_to_float
 from ..data.folders import ImageFolderIndex, decode_all, index_folder

@@ -34,7 +34,8 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from ..classifier.checkpoint import atomic_write
-from ..classifier.gradcam import HEAT_MAP_METHODS, HeatMapMethod, overlay_heatmap
+from ..classifier.gradcam import overlay_heatmap
+from ..classifier.heat_map_methods import HEAT_MAP_METHODS, HeatMapMethod
 from ..classifier.inference import Classifier, load_classifier
 from ..classifier.preprocess import GreySlice, uint8_to_float, uncrop_map
 from ..data.duplicates import validation_split

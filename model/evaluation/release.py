@@ -17,6 +17,7 @@ import shutil
 from pathlib import Path
 
 from ..classifier.checkpoint import atomic_write
+from ..classifier.graph_export import write_graph
 from ..paths import CACHE_DIR, COMPARISON_DIR, KAGGLE_DIR, WEIGHTS_DIR, result_file
 from . import calibration, evaluate, guard_fit
 
@@ -58,7 +59,7 @@ def _earlier_history(run: Path, init_from: Path) -> list[dict]:
 
 def release(run: Path, name: str, data: Path, cache_dir: str, weights_dir: Path = WEIGHTS_DIR,
             ood_quantile: float = 0.999, mistakes_dir: Path | None = None, external: str | None = None) -> Path:
-    """Copy, calibrate, guard and evaluate; returns the released checkpoint's path.
+    """Copy, calibrate, guard, evaluate and write the ONNX graph; returns the released checkpoint's path.
 
     Args:
         mistakes_dir: where to put a thumbnail of every misclassified Testing image
@@ -77,6 +78,7 @@ def release(run: Path, name: str, data: Path, cache_dir: str, weights_dir: Path 
     evaluate.main(["--checkpoint", str(target), "--data", str(data / "Testing"), "--store",
                    "--out", str(weights_dir / f"{name}.metrics.json")]
                   + (["--mistakes-dir", str(mistakes_dir)] if mistakes_dir else []))
+    write_graph(target)  # last: the steps above rewrite the checkpoint the graph points into
     return target
 
 

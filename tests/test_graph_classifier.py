@@ -1,0 +1,71 @@
+"""model.classifier.graph_classifier: the app's classifier gives the PyTorch classifier's answers, maps
+and refusals, and its first answer imports no torch."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from model import Classifier, GraphClassifier, load_app_classifier
+from model.paths import DEFAULT_CHECKPOINT
+
+from .conftest import python_output, synthetic_mri
+
+
+@pytest.fixture(scope="module")
+def graph_classifier():
+    return GraphClassifier.open(DEFAULT_CHECKPOINT)
+
+
+@pytest.fixture(scope="module")
+def pictures(samples):
+    """The bundled samples, one resized and recoloured, and two pictures that are no brain MRI."""
+    found = [Image.open(s.path) for s in samples]
+    return found + [found[0].convert("RGB").resize((300, 210)), Image.new("RGB", (96, 96), (200, 30, 30)),
+                    synthetic_mri(1, 5)]
+
+
+def test_app_classifier_is_the_graph_for_bundled_checkpoints(graph_classifier, tiny_checkpoint):
+    assert isinstance(load_app_classifier(), GraphClassifier)
+    assert graph_classifier.arch == "resnet50" and graph_classifier.guard is not None
+    assert isinstance(load_app_classifier(tiny_checkpoint), Classifier)  # no graph beside it
+
+
+def test_same_answers_and_refusals_as_pytorch(graph_classifier, bundled, pictures):
+    np.testing.assert_allclose(graph_classifier.predict_proba(pictures), bundled.predict_proba(pictures), atol=1e-4)
+    assert graph_classifier.check_inputs(pictures) == bundled.check_inputs(pictures)
+    probs, problems = graph_classifier.predict_and_check(pictures, batch_size=3)
+    np.testing.assert_allclose(probs, bundled.predict_proba(pictures), atol=1e-4)
+    assert problems == bundled.check_inputs(pictures) and any(problems) and not all(problems)
+    assert graph_classifier.predict_proba([]).shape == (0, 4) and graph_classifier.predict_and_check([])[1] == []
+
+
+@pytest.mark.parametrize("method", ["Grad-CAM", "LayerCAM"])
+def test_same_explanation_and_heat_map_as_pytorch(graph_classifier, bundled, pictures, method):
+    """Grad-CAM from the graph's activations and a PyTorch head; LayerCAM by the PyTorch classifier."""
+    for image in pictures[:2] + pictures[4:5]:
+        ours, theirs = graph_classifier.explain(image, method=method), bundled.explain(image, method=method)
+        np.testing.assert_allclose(ours.probabilities, theirs.probabilities, atol=1e-4)
+        assert ours.class_index == theirs.class_index and ours.problem == theirs.problem and ours.box == theirs.box
+        assert ours.heatmap.shape == image.size[::-1]
+        np.testing.assert_allclose(ours.heatmap, theirs.heatmap, atol=2e-3)
+        assert ours.sequence.sequence == theirs.sequence.sequence
+    heat, box = graph_classifier.heat_map(pictures[1], 2, method)
+    expected, expected_box = bundled.heat_map(pictures[1], 2, method)
+    assert box == expected_box and np.abs(heat - expected).max() < 2e-3
+
+
+def test_answer_without_map_then_map_equals_one_explain(graph_classifier, samples):
+    image = Image.open(samples[2].path)
+    quick = graph_classifier.explain(image, heatmap=False)
+    assert quick.heatmap is None
+    full = quick.with_heat_map(*graph_classifier.heat_map(image, quick.class_index))
+    np.testing.assert_array_equal(full.heatmap, graph_classifier.explain(image).heatmap)
+
+
+def test_first_answer_imports_no_torch(samples):
+    """The app's cold start: a fresh process answers with NumPy and ONNX Runtime alone."""
+    code = ("import sys; from PIL import Image; from model import load_app_classifier; "
+            f"c = load_app_classifier(); e = c.explain(Image.open({str(samples[0].path)!r}), heatmap=False); "
+            "print(type(c).__name__, e.class_index, sorted(m for m in ('torch', 'torchvision', 'pytorch_grad_cam') "
+            "if m in sys.modules))")
+    assert python_output(code).split() == ["GraphClassifier", str(["glioma", "meningioma", "notumor", "pituitary"].index(
+        samples[0].label)), "[]"]
