@@ -35,7 +35,7 @@ _API = {
     "GradCamExplainer": "model.classifier.gradcam", "overlay_heatmap": "model.classifier.gradcam",
     "Classifier": "model.classifier.inference", "Explanation": "model.classifier.explanation",
     "bundled_checkpoints": "model.classifier.inference", "load_classifier": "model.classifier.inference",
-    "GraphClassifier": "model.classifier.graph_classifier", "load_app_classifier": "model.classifier.graph_classifier",
+    "GraphClassifier": "model.classifier.graph_classifier", "load_app_classifier": "model.classifier.app_classifier",
     "PreprocessSpec": "model.classifier.preprocess",
     "classification_metrics": "model.evaluation.metrics",
     "DISPLAY_NAMES": "model.names", "DEFAULT_CHECKPOINT": "model.paths",

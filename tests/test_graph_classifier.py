@@ -1,13 +1,13 @@
-"""model.classifier.graph_classifier: the app's classifier gives the PyTorch classifier's answers, maps
-and refusals, and its first answer imports no torch."""
+"""model.classifier.graph_classifier: the ONNX-graph classifier gives the PyTorch classifier's answers,
+maps and refusals."""
 import numpy as np
 import pytest
 from PIL import Image
 
-from model import Classifier, GraphClassifier, load_app_classifier
+from model import GraphClassifier
 from model.paths import DEFAULT_CHECKPOINT
 
-from .conftest import python_output, synthetic_mri
+from .conftest import synthetic_mri
 
 
 @pytest.fixture(scope="module")
@@ -21,12 +21,6 @@ def pictures(samples):
     found = [Image.open(s.path) for s in samples]
     return found + [found[0].convert("RGB").resize((300, 210)), Image.new("RGB", (96, 96), (200, 30, 30)),
                     synthetic_mri(1, 5)]
-
-
-def test_app_classifier_is_the_graph_for_bundled_checkpoints(graph_classifier, tiny_checkpoint):
-    assert isinstance(load_app_classifier(), GraphClassifier)
-    assert graph_classifier.arch == "resnet50" and graph_classifier.guard is not None
-    assert isinstance(load_app_classifier(tiny_checkpoint), Classifier)  # no graph beside it
 
 
 def test_same_answers_and_refusals_as_pytorch(graph_classifier, bundled, pictures):
@@ -59,13 +53,3 @@ def test_answer_without_map_then_map_equals_one_explain(graph_classifier, sample
     assert quick.heatmap is None
     full = quick.with_heat_map(*graph_classifier.heat_map(image, quick.class_index))
     np.testing.assert_array_equal(full.heatmap, graph_classifier.explain(image).heatmap)
-
-
-def test_first_answer_imports_no_torch(samples):
-    """The app's cold start: a fresh process answers with NumPy and ONNX Runtime alone."""
-    code = ("import sys; from PIL import Image; from model import load_app_classifier; "
-            f"c = load_app_classifier(); e = c.explain(Image.open({str(samples[0].path)!r}), heatmap=False); "
-            "print(type(c).__name__, e.class_index, sorted(m for m in ('torch', 'torchvision', 'pytorch_grad_cam') "
-            "if m in sys.modules))")
-    assert python_output(code).split() == ["GraphClassifier", str(["glioma", "meningioma", "notumor", "pituitary"].index(
-        samples[0].label)), "[]"]

@@ -62,7 +62,7 @@ def test_a_cold_server_answers_once_then_draws_only_the_map(monkeypatch, samples
 def test_one_network_per_checkpoint_serves_every_page(monkeypatch):
     """Diagnose names no checkpoint, the comparison page names each file: one ResNet50 all the same."""
     st.cache_resource.clear()
-    loads = counting(monkeypatch, "model.classifier.graph_classifier.GraphClassifier.open")
+    loads = counting(monkeypatch, "model.classifier.graph_classifier.GraphClassifier.with_graph")
     diagnose()
     monkeypatch.delenv("BRAIN_MRI_COMPARISON_DIR", raising=False)
     at = AppTest.from_file("../pages/model_comparison.py", default_timeout=TIMEOUT).run()

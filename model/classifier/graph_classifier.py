@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 from PIL import Image
 
-from ..paths import DEFAULT_CHECKPOINT, result_file
+from ..paths import result_file
 from .answers import AnswerRules
 from .checkpoint import GUARD_PREFIX, CheckpointError, read_arrays, read_metadata
 from .explanation import Explanation
@@ -25,7 +25,7 @@ from .heat_map_methods import HEAT_MAP_METHODS, heat_map_method
 from .preprocess import CropBox, GreySlice, PreprocessSpec
 from .sequence import SequenceModel
 
-__all__ = ["GraphClassifier", "load_app_classifier"]
+__all__ = ["GraphClassifier"]
 
 
 class GraphClassifier(AnswerRules):
@@ -54,8 +54,11 @@ class GraphClassifier(AnswerRules):
         """The checkpoint with its graph, or ``None`` when it has no graph made from these bytes (or
         ONNX Runtime is missing)."""
         graph = ClassifierGraph.open(path)
-        if graph is None:
-            return None
+        return None if graph is None else cls.with_graph(path, graph)
+
+    @classmethod
+    def with_graph(cls, path: str | Path, graph: ClassifierGraph) -> "GraphClassifier":
+        """The checkpoint ``path`` around its graph, already opened."""
         guard = FeatureGuard.from_tensors(read_arrays(path, GUARD_PREFIX))
         return cls(path, graph, read_metadata(path), guard, SequenceModel.from_file(result_file(path, "sequence")))
 
@@ -134,15 +137,3 @@ class GraphClassifier(AnswerRules):
         """Grad-CAM heat map ``(H, W)`` in [0, 1], the size of ``image``."""
         return self.explain(image, class_index).heatmap
 
-
-def load_app_classifier(path: str | Path | None = None):
-    """The classifier the app serves: the ONNX graph when the checkpoint has a current one (first
-    answer without torch), else the PyTorch classifier in fp32 (``backends=False``: a faster backend's
-    second copy of the weights would cost the server ~200 MiB, docs/speed.md)."""
-    path = path or DEFAULT_CHECKPOINT
-    classifier = GraphClassifier.open(path)
-    if classifier is None:
-        from .inference import load_classifier
-
-        classifier = load_classifier(path, backends=False)
-    return classifier
