@@ -113,3 +113,17 @@ def test_the_app_trusts_the_report_beside_the_checkpoint(tiny_dataset, tiny_chec
         assert table["onnxruntime-int8"]["ms_batch_8"] > 0
     bf16 = report["backends"]["torch-bf16"]
     assert (table["torch-bf16"]["refused"] is None) == bool(bf16_capable() and bf16.get("passes"))
+
+
+def test_the_apps_graph_gets_a_row_of_its_own(tiny_checkpoint, squares, tmp_path):
+    from model.classifier.graph import ClassifierGraph
+    from model.classifier.graph_export import write_graph
+
+    checkpoint = tmp_path / "tiny.safetensors"
+    shutil.copy(tiny_checkpoint, checkpoint)
+    write_graph(checkpoint)
+    clf = load_classifier(checkpoint, backends=False)
+    rows = check_backends(clf, squares, _names(10), tmp_path, ClassifierGraph.open(checkpoint))
+    row = rows[backend_check.APP_GRAPH]
+    assert row["changed_answers"] == 0 and row["passes"] and row["max_probability_change"] < 1e-4
+    assert list(rows)[:-1] == list(CANDIDATES)

@@ -8,6 +8,10 @@ backend, the answers it changes (every one listed), the largest change of a prob
 images per second at batch 32 on this machine, and whether it passes (at most
 ``TOLERANCE_ANSWERS`` changed answers). A classifier uses a reduced-precision backend (bf16, int8) only
 where this file says it passes; the per-machine choice among the rest is made at run time.
+
+The checkpoint's ONNX graph, which the app answers with (:mod:`model.classifier.graph`: the
+preprocessing's second stage and the whole network in ONNX Runtime fp32), gets a row of its own,
+``app-onnx-graph``, measured the same way.
 """
 from __future__ import annotations
 
@@ -26,12 +30,16 @@ from ..classifier.backend_runtime import calibration_pictures
 from ..classifier.backends import CANDIDATES, REFERENCE, build_runner, unsupported_here
 from ..classifier.checkpoint import atomic_write
 from ..classifier.factory import split_at_cam_layer
+from ..classifier.graph import ClassifierGraph
 from ..classifier.inference import Classifier, load_classifier
 from ..classifier.preprocess import uint8_to_float
 from ..data.folders import cache_dir_arg, cached_decode, index_folder
 from ..paths import CACHE_DIR, DEFAULT_CHECKPOINT, KAGGLE_TESTING, result_file
 
-__all__ = ["check_backends", "main"]
+__all__ = ["APP_GRAPH", "check_backends", "graph_probabilities", "main"]
+
+#: The row of the checkpoint's ONNX graph (what the app serves) in ``<checkpoint>.backends.json``.
+APP_GRAPH = "app-onnx-graph"
 
 
 @torch.inference_mode()
@@ -47,8 +55,30 @@ def probabilities(network: nn.Module, squares: torch.Tensor, clf: Classifier, ba
     return torch.cat(chunks), len(squares) / seconds
 
 
-def check_backends(clf: Classifier, squares: torch.Tensor, names: list[str], workdir: Path) -> dict:
-    """Each backend's answers on ``squares`` (stage-1 crops) against PyTorch fp32's."""
+def graph_probabilities(graph: ClassifierGraph, squares: torch.Tensor, clf: Classifier, batch: int = 32) -> tuple:
+    """:func:`probabilities` for the checkpoint's ONNX graph, which takes the stage-1 crops themselves."""
+    chunks, seconds = [], 0.0
+    for start in range(0, len(squares), batch):
+        started = time.perf_counter()
+        logits = graph(squares[start:start + batch].numpy()).logits
+        seconds += time.perf_counter() - started
+        chunks.append(torch.from_numpy(clf.probabilities(logits)))
+    return torch.cat(chunks), len(squares) / seconds
+
+
+def _compared(probs: torch.Tensor, speed: float, reference: torch.Tensor, reference_speed: float,
+              names: list[str]) -> dict:
+    changed = (probs.argmax(1) != reference.argmax(1)).nonzero().flatten().tolist()
+    return {"changed_answers": len(changed), "changed": [names[i] for i in changed],
+            "max_probability_change": float((probs - reference).abs().max()),
+            "images_per_second": speed, "speed_vs_torch_fp32": speed / reference_speed,
+            "passes": len(changed) <= TOLERANCE_ANSWERS}
+
+
+def check_backends(clf: Classifier, squares: torch.Tensor, names: list[str], workdir: Path,
+                   graph: ClassifierGraph | None = None) -> dict:
+    """Each backend's answers on ``squares`` (stage-1 crops) against PyTorch fp32's, and the
+    checkpoint's ONNX graph's where ``graph`` is given."""
     trunk, head = split_at_cam_layer(clf.model, clf.arch)
     calibration = calibration_pictures(clf.spec).float().numpy()
     reference, reference_speed = probabilities(clf.model, squares, clf)
@@ -59,12 +89,9 @@ def check_backends(clf: Classifier, squares: torch.Tensor, names: list[str], wor
             rows[name] = {"skipped": unsupported_here(name)}
             continue
         network = nn.Sequential(build_runner(name, trunk, clf.spec.input_size, workdir, calibration), head)
-        probs, speed = probabilities(network, squares, clf)
-        changed = (probs.argmax(1) != reference.argmax(1)).nonzero().flatten().tolist()
-        rows[name] = {"changed_answers": len(changed), "changed": [names[i] for i in changed],
-                      "max_probability_change": float((probs - reference).abs().max()),
-                      "images_per_second": speed, "speed_vs_torch_fp32": speed / reference_speed,
-                      "passes": len(changed) <= TOLERANCE_ANSWERS}
+        rows[name] = _compared(*probabilities(network, squares, clf), reference, reference_speed, names)
+    if graph is not None:
+        rows[APP_GRAPH] = _compared(*graph_probabilities(graph, squares, clf), reference, reference_speed, names)
     return rows
 
 
@@ -81,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     squares = cached_decode(index, clf.spec, cache_dir_arg(args.cache_dir))
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as workdir:  # fresh ONNX files, not a machine cache's
-        rows = check_backends(clf, squares, index.names, Path(workdir))
+        rows = check_backends(clf, squares, index.names, Path(workdir), ClassifierGraph.open(args.checkpoint))
     report = {"checkpoint": args.checkpoint.name, "images": len(index), "tolerance_changed_answers": TOLERANCE_ANSWERS,
               "reference": REFERENCE, "backends": rows, "machine": machine_facts(),
               "seconds": time.perf_counter() - started, "command": "python -m model backends",
