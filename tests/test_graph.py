@@ -4,6 +4,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 from model import load_classifier, read_metadata, save_checkpoint
 from model.classifier.checkpoint import load_checkpoint
@@ -61,3 +62,14 @@ def test_no_graph_or_no_onnxruntime_means_none(tiny_checkpoint, tiny_with_graph,
     assert not graph_file(tiny_checkpoint).exists() and ClassifierGraph.open(tiny_checkpoint) is None
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails
     assert ClassifierGraph.open(tiny_with_graph) is None
+
+
+def test_a_graph_whose_weights_are_gone_or_damaged_is_refused(tiny_with_graph, tmp_path):
+    """A smaller checkpoint under the same name (the graph's offsets run past its end), or a damaged graph."""
+    small = tmp_path / "tiny.safetensors"
+    save_checkpoint(small, {"fc.weight": torch.zeros(4, 8)}, read_metadata(tiny_with_graph))
+    shutil.copy(graph_file(tiny_with_graph), graph_file(small))
+    assert ClassifierGraph.open(small) is None
+    shutil.copy(tiny_with_graph, small)
+    graph_file(small).write_bytes(graph_file(tiny_with_graph).read_bytes()[:500])
+    assert ClassifierGraph.open(small) is None

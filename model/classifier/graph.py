@@ -79,7 +79,7 @@ class ClassifierGraph:
     @classmethod
     def open(cls, checkpoint: str | Path, threads: int | None = None) -> "ClassifierGraph | None":
         """The checkpoint's graph, or ``None`` when there is none, it was written for other checkpoint
-        bytes, or ONNX Runtime is missing (the caller then uses PyTorch)."""
+        bytes, ONNX Runtime cannot open it, or ONNX Runtime is missing (the caller then uses PyTorch)."""
         path = graph_file(checkpoint)
         try:
             import onnxruntime  # noqa: F401
@@ -87,7 +87,10 @@ class ClassifierGraph:
             return None
         if not path.is_file():
             return None
-        session = open_session(path, threads or max(1, min(os.cpu_count() or 1, 4)))
+        try:
+            session = open_session(path, threads or max(1, min(os.cpu_count() or 1, 4)))
+        except Exception:  # noqa: BLE001 (ONNX Runtime's own errors: a damaged graph, weights past the file's end)
+            return None
         props = session.get_modelmeta().custom_metadata_map
         if props.get(FINGERPRINT_KEY) != checkpoint_fingerprint(checkpoint):
             return None
