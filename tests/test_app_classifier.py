@@ -26,3 +26,30 @@ def test_without_onnxruntime_the_app_serves_pytorch(monkeypatch):
 
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails
     assert type(load_app_classifier()) is Classifier
+
+
+def test_a_classifier_opened_at_start_up_is_taken_over_not_opened_again(monkeypatch):
+    from model.classifier import app_classifier
+
+    opened = []
+    monkeypatch.setattr(app_classifier, "_open", lambda path: opened.append(path) or object())
+    app_classifier.start_opening()
+    app_classifier.start_opening()  # a second start is a no-op
+    first = load_app_classifier()
+    assert len(opened) == 1 and load_app_classifier() is not first  # taken once; later calls open anew
+    assert len(opened) == 2
+
+
+def test_the_entry_point_serves_an_app_that_opens_the_classifier_at_start_up():
+    """Imported (as `streamlit run` does where Streamlit has st.App) it builds the app and draws nothing;
+    the app's start-up begins opening the bundled classifier."""
+    code = ("import asyncio, importlib, streamlit as st\n"
+            "from model.classifier import app_classifier\n"
+            "entry = importlib.import_module('streamlit_app')\n"
+            "print(isinstance(entry.app, st.App), hasattr(entry, 'navigation'))\n"
+            "async def start():\n"
+            "    async with entry.open_classifier_early(entry.app):\n"
+            "        print(sorted(app_classifier._OPENING) == [str(app_classifier.DEFAULT_CHECKPOINT.resolve())])\n"
+            "asyncio.run(start())\n"
+            "print(type(app_classifier.load_app_classifier()).__name__)\n")
+    assert python_output(code).split() == ["True", "False", "True", "GraphClassifier"]
