@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, BinaryIO, Sequence
 
 import numpy as np
 from safetensors import safe_open
@@ -109,6 +110,13 @@ def read_arrays(path: str | Path, prefix: str = "", keys: Sequence[str] | None =
     with safe_open(str(path), framework="numpy") as f:
         wanted = keys if keys is not None else [key for key in f.keys() if key.startswith(prefix)]
         return {key: f.get_tensor(key) for key in wanted}
+
+
+def read_raw_header(f: BinaryIO) -> bytes:
+    """A safetensors file's JSON header as stored (read from the start of ``f``, which is left at the
+    first tensor's bytes): the 8-byte length, then that many bytes."""
+    size = struct.unpack("<Q", f.read(8))[0]
+    return f.read(size)
 
 
 def save_training_state(path: str | Path, state: dict[str, Any]) -> None:

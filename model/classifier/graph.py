@@ -18,13 +18,13 @@ import ctypes
 import hashlib
 import json
 import os
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..paths import graph_file
+from .checkpoint import read_raw_header
 
 __all__ = ["GraphOutputs", "ClassifierGraph", "open_session", "checkpoint_fingerprint"]
 
@@ -38,8 +38,7 @@ def checkpoint_fingerprint(checkpoint: str | Path) -> str:
     the metadata (metrics, data fingerprints), so a re-released checkpoint never shares it. Reading 40 KB,
     not hashing 47 MB, keeps it off the cold start."""
     with open(checkpoint, "rb") as f:
-        size = struct.unpack("<Q", f.read(8))[0]
-        return hashlib.sha256(f.read(size)).hexdigest()
+        return hashlib.sha256(read_raw_header(f)).hexdigest()
 
 
 def open_session(path: str | Path, threads: int):

@@ -88,7 +88,7 @@ class GraphClassifier(AnswerRules):
         greys = [GreySlice.of(im) for im in images]
         outputs = self._chunks(greys, batch_size)
         features = np.concatenate([out.features for out in outputs])
-        problems = [self._problem(im, f if self.guard else None, g) for im, f, g in zip(images, features, greys)]
+        problems = [self._problem(im, f, g) for im, f, g in zip(images, features, greys)]  # f unused without a guard
         return np.concatenate([self.probabilities(out.logits) for out in outputs]), problems
 
     def explain(self, image: Image.Image, class_index: int | None = None, heatmap: bool = True,
@@ -96,24 +96,25 @@ class GraphClassifier(AnswerRules):
         """As :meth:`model.classifier.inference.Classifier.explain`: probabilities, the input check and,
         unless ``heatmap=False`` (no torch), the heat map ``method``."""
         prepared = GreySlice.of(image) if prepared is None else prepared
-        square, box = self.spec.to_square_grey(prepared)
-        with self._lock:
-            out = self.graph(square[None])
+        out, box = self._run_one(prepared)
         heat = None
         if heatmap:
-            heat, box = self._map(out, prepared, box, class_index, method)
+            heat, box = self._map(out, box, prepared, class_index, method)
         return self._explanation(image, prepared, out.logits[0], out.features[0], class_index, heat, box)
 
     def heat_map(self, image: Image.Image | GreySlice, class_index: int,
                  method: str = HEAT_MAP_METHODS[0].name) -> tuple[np.ndarray, CropBox]:
         """Only the heat map for ``class_index``: the map over the crop, and the crop box."""
         prepared = GreySlice.of(image)
+        return self._map(*self._run_one(prepared), prepared, class_index, method)
+
+    def _run_one(self, prepared: GreySlice) -> tuple[GraphOutputs, CropBox]:
+        """One image through the graph, and its crop box."""
         square, box = self.spec.to_square_grey(prepared)
         with self._lock:
-            out = self.graph(square[None])
-        return self._map(out, prepared, box, class_index, method)
+            return self.graph(square[None]), box
 
-    def _map(self, out: GraphOutputs, prepared: GreySlice, box: CropBox, class_index: int | None,
+    def _map(self, out: GraphOutputs, box: CropBox, prepared: GreySlice, class_index: int | None,
              method: str) -> tuple[np.ndarray, CropBox]:
         from .graph_heat_map import GraphHeatMaps, draws_from_graph  # torch: with the first map only
 

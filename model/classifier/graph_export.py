@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import struct
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,7 +21,7 @@ import torch
 from torch import nn
 
 from ..paths import graph_file
-from .checkpoint import atomic_write
+from .checkpoint import atomic_write, read_raw_header
 from .factory import split_at_cam_layer
 from .graph import FINGERPRINT_KEY, HEAD_KEYS, OUTPUTS, checkpoint_fingerprint
 
@@ -102,14 +101,14 @@ def _prepend_resize(model: onnx.ModelProto, spec: PreprocessSpec) -> None:
 def _checkpoint_tensors(checkpoint: Path) -> dict[str, tuple[int, int]]:
     """``sha256(bytes) + dtype`` → (offset in the file, length) of every tensor of a safetensors file."""
     with open(checkpoint, "rb") as f:
-        size = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(size))
+        raw = read_raw_header(f)
         data = f.read()
+    header, start = json.loads(raw), 8 + len(raw)  # tensor offsets count from the end of the header
     found = {}
     for key, entry in header.items():
         if key != "__metadata__":
             begin, end = entry["data_offsets"]
-            found.setdefault(hashlib.sha256(data[begin:end]).hexdigest() + entry["dtype"], (8 + size + begin, end - begin))
+            found.setdefault(hashlib.sha256(data[begin:end]).hexdigest() + entry["dtype"], (start + begin, end - begin))
     return found
 
 
