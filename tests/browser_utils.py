@@ -33,10 +33,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def launch_streamlit(port: int) -> subprocess.Popen:
-    """`streamlit run streamlit_app.py` on 127.0.0.1:port, headless, output discarded."""
+def launch_streamlit(port: int, script: str = "streamlit_app.py") -> subprocess.Popen:
+    """`streamlit run <script>` (a path from the repository root) on 127.0.0.1:port, headless, output discarded."""
     return subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
