@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib
 import json
 import os
 import platform
@@ -38,8 +39,8 @@ RSS_TARGET_MIB = 1024.0
 #: The smallest Streamlit app with the Diagnose page's first text and upload caption: the floor of every figure.
 FLOOR_APP = "benchmarks/floor_app.py"
 #: What the server has imported once it has drawn a heat map: the floor of its memory and of the map's delay.
-SERVER_LIBRARIES = "streamlit, plotly.graph_objects, scipy.ndimage, PIL.Image, onnxruntime"
-HEAT_MAP_LIBRARIES = "torch, pytorch_grad_cam"
+SERVER_LIBRARIES = ("streamlit", "plotly.graph_objects", "scipy.ndimage", "PIL.Image", "onnxruntime")
+HEAT_MAP_LIBRARIES = ("torch", "pytorch_grad_cam")
 APP_BACKENDS = {"GraphClassifier": "ONNX Runtime fp32 graph (model.classifier.graph_classifier), heat maps "
                                    "through a PyTorch head", "Classifier": "PyTorch fp32 (no graph beside the checkpoint)"}
 
@@ -133,16 +134,16 @@ def warm_uploads(page) -> list[float]:
     Both ends are read from the page's own clock (see ``WATCH_CAPTION``).
     """
     from model import DISPLAY_NAMES
+    from model.views.catalog import bundled_samples
 
     page.get_by_text("Upload your own").click()
     file_input = page.locator("input[type=file]")
     file_input.wait_for(state="attached", timeout=60_000)
-    samples = sorted((REPO / "assets" / "samples").glob("*.jpg"), key=lambda p: p.name.startswith("glioma"))
     seconds = []
-    for sample in samples:
-        caption = f"Grad-CAM for “{DISPLAY_NAMES[sample.name.rsplit('_', 1)[0]]}”"
+    for sample in sorted(bundled_samples(), key=lambda s: s.label == "glioma"):
+        caption = f"Grad-CAM for “{DISPLAY_NAMES[sample.label]}”"
         page.evaluate(WATCH_CAPTION, caption)
-        file_input.set_input_files(str(sample))
+        file_input.set_input_files(str(sample.path))
         page.get_by_text(caption).first.wait_for(timeout=60_000)
         seconds.append(page.evaluate("window.__captionSeen - window.__uploadStarted") / 1000)
     return seconds
@@ -204,23 +205,24 @@ def load_every_model() -> None:
                       "backends": sorted({type(clf).__name__ for clf in classifiers})}))
 
 
-def models_peak_rss() -> dict:
-    """Run :func:`load_every_model` in a fresh interpreter so nothing else inflates its peak."""
-    out = subprocess.run([sys.executable, __file__, "--load-every-model"], cwd=REPO, check=True,
+def import_libraries() -> None:
+    """Child process: import what the server needs to answer, then time what it needs for a heat map; print
+    those seconds (a cold server's map cannot come sooner after its answer) and the RSS with nothing loaded
+    (the server cannot hold less once it has drawn a map) as JSON."""
+    for name in SERVER_LIBRARIES:
+        importlib.import_module(name)
+    started = time.perf_counter()
+    for name in HEAT_MAP_LIBRARIES:
+        importlib.import_module(name)
+    print(json.dumps({"seconds": time.perf_counter() - started, "rss": rss_mib()}))
+
+
+def in_fresh_interpreter(flag: str) -> dict:
+    """This script run with a hidden ``flag`` in a fresh interpreter, so that nothing else inflates its
+    figures: the JSON line it prints last."""
+    out = subprocess.run([sys.executable, __file__, flag], cwd=REPO, check=True,
                          capture_output=True, text=True).stdout.strip().splitlines()[-1]
     return json.loads(out)
-
-
-def library_floor() -> dict[str, float]:
-    """A fresh interpreter imports what the server needs to answer, then what it needs for a heat map: the
-    seconds the second import takes (a cold server's map cannot come sooner after its answer) and the RSS
-    of the two with nothing loaded (the server cannot hold less once it has drawn a map)."""
-    code = (f"import json, re, time; import {SERVER_LIBRARIES}; started = time.perf_counter(); "
-            f"import {HEAT_MAP_LIBRARIES}; seconds = time.perf_counter() - started; "
-            "rss = re.search(r'VmRSS:\\s+(\\d+)', open('/proc/self/status').read()); "
-            "print(json.dumps({'seconds': seconds, 'rss': int(rss.group(1)) / 1024 if rss else None}))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def verdict(value: float | None, target: float) -> str:
@@ -232,14 +234,15 @@ def verdict(value: float | None, target: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--load-every-model", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--import-libraries", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.load_every_model:
-        load_every_model()
+    if args.load_every_model or args.import_libraries:
+        (load_every_model if args.load_every_model else import_libraries)()
         return
     print(machine_facts())
-    mem = models_peak_rss()
+    mem = in_fresh_interpreter("--load-every-model")
     start = cold_start()
-    libraries = library_floor()
+    libraries = in_fresh_interpreter("--import-libraries")
     print("inference backend of the app: " + ", ".join(APP_BACKENDS.get(b, b) for b in mem["backends"]))
     print_start(start, libraries)
     print_memory(mem, start, libraries)
@@ -257,7 +260,7 @@ def print_start(start: dict, libraries: dict) -> None:
           f"floor app's first text {floor['predicted']:.2f} s)")
     print(f"cold start, to its Grad-CAM heat map visible:   {start['mapped']:7.2f} s "
           f"(target <= {HEAT_MAP_TARGET_S:.0f} s: {verdict(start['mapped'], HEAT_MAP_TARGET_S)}; "
-          f"importing {HEAT_MAP_LIBRARIES} alone takes {libraries['seconds']:.2f} s, so "
+          f"importing {', '.join(HEAT_MAP_LIBRARIES)} alone takes {libraries['seconds']:.2f} s, so "
           f"{start['predicted'] + libraries['seconds']:.2f} s at the soonest after this answer)")
     for who, uploads in (("warm server", start["uploads"]), ("  floor app", floor["uploads"])):
         if uploads:
@@ -288,7 +291,7 @@ def print_memory(mem: dict, start: dict, libraries: dict) -> None:
           + ("n/a (no /proc)" if every is None else f"{every:.1f} MiB, {start['server_rss_now']:.1f} MiB resident now")
           + f" (target <= {RSS_TARGET_MIB:.0f} MiB: {verdict(every, RSS_TARGET_MIB)})")
     held = "n/a (no /proc)" if libraries["rss"] is None else f"{libraries['rss']:.1f} MiB"
-    print(f"  floor: a fresh interpreter with {SERVER_LIBRARIES}, {HEAT_MAP_LIBRARIES} imported and nothing "
+    print(f"  floor: a fresh interpreter with {', '.join(SERVER_LIBRARIES + HEAT_MAP_LIBRARIES)} imported and nothing "
           f"loaded holds {held}")
 
 

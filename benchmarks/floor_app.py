@@ -14,8 +14,10 @@ st.subheader("Prediction: none (no model in this app)")
 if st.radio("Image", ["Sample MRI", "Upload your own"], horizontal=True) == "Upload your own":
     upload = st.file_uploader("Image")
     if upload is not None:
-        from model import DISPLAY_NAMES  # (a dict; `streamlit run` from the repository root finds it)
+        from model import DISPLAY_NAMES  # (`streamlit run` from the repository root finds the package)
+        from model.views.catalog import bundled_samples
 
-        # the caption app_startup.warm_uploads waits for: the class the sample's file name starts with
-        name = DISPLAY_NAMES.get(upload.name.rsplit("_", 1)[0], upload.name)
+        # the caption app_startup.warm_uploads waits for: the bundled sample's class
+        sample = {s.path.name: s for s in bundled_samples()}.get(upload.name)
+        name = DISPLAY_NAMES[sample.label] if sample else upload.name
         st.image(upload.getvalue(), caption=f"Grad-CAM for “{name}”", width=320)

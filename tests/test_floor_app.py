@@ -22,5 +22,5 @@ def test_floor_app_captions_an_upload_as_the_diagnose_page_would():
     sample = bundled_samples()[0]
     at.file_uploader[0].upload(sample.path.name, sample.path.read_bytes(), "image/jpeg").run()
     assert not at.exception
-    caption = f"Grad-CAM for “{DISPLAY_NAMES[sample.path.name.rsplit('_', 1)[0]]}”"
+    caption = f"Grad-CAM for “{DISPLAY_NAMES[sample.label]}”"
     assert [img.caption for image in at.image for img in image.proto.imgs] == [caption]
