@@ -14,6 +14,7 @@ COMMANDS = {
     "external-split": ("model.data.manifest", "split a manifest-described external set by case, once, into committed lists"),
     "train": ("model.training.train", "train a classifier (resumes an interrupted run)"),
     "soup": ("model.training.soup", "average the weights of fine-tuned runs"),
+    "bundle-rule": ("model.evaluation.bundle_rule", "does a candidate replace the bundled model (the rule fixed before the runs)"),
     "select": ("model.evaluation.selection", "choose among candidate checkpoints on the validation split"),
     "calibrate": ("model.evaluation.calibration", "fit the temperature that calibrates the confidence"),
     "guard-fit": ("model.evaluation.guard_fit", "fit and measure the \"not a brain MRI\" guard"),

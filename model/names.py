@@ -16,7 +16,8 @@ DISPLAY_NAMES = {
 
 #: Per architecture name of :func:`model.classifier.factory.create_model`.
 ARCH_NAMES = {"resnet50": "ResNet50", "resnet18": "ResNet18", "mobilenet_v2": "MobileNetV2",
-              "efficientnet_b0": "EfficientNet-B0", "densenet121": "DenseNet121", "vgg16": "VGG16-BN"}
+              "efficientnet_b0": "EfficientNet-B0", "efficientnet_lite0": "EfficientNet-Lite0",
+              "densenet121": "DenseNet121", "vgg16": "VGG16-BN"}
 
 
 def class_name(label: str) -> str:

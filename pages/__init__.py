@@ -79,7 +79,7 @@ def sample_or_upload(radio_label: str, upload_label: str, prompt: str) -> Upload
     source = st.radio(radio_label, ["Sample MRI", "Upload your own"], horizontal=True, label_visibility="collapsed")
     if source == "Sample MRI":
         samples = {s.title: s for s in bundled_samples()}
-        sample = samples[st.selectbox("Sample MRI (from the Kaggle Testing split)", list(samples))]
+        sample = samples[st.selectbox("Sample MRI (from the Kaggle Testing split)", list(samples), key="sample")]
         return Upload(sample.path.name, sample.path.read_bytes(), f"sample:{sample.path}")
     # No type filter: DICOM files often have no extension; the loader names what it cannot read.
     upload = st.file_uploader(upload_label)

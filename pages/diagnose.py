@@ -7,19 +7,33 @@ from model.classifier.heat_map_methods import HEAT_MAP_METHODS, cam_library_load
 from model.figures import percent
 from model.views.catalog import model_report
 from model.views.charts import probability_bars, slice_probabilities
-from model.views.diagnosis import NO_TUMOUR_MAP_NOTE, verdict
+from model.views.diagnosis import NO_TUMOUR_MAP_NOTE, calibration_note, verdict
 from model.views.external import sequence_note
 from model.views.localisation import map_pointing_note, read_localisation
+from model.views.networks import default_behind_note, network_choices
 from pages import decoded_scan, follow_app_navigation, sample_or_upload, shared_classifier
 
 follow_app_navigation()
 
-classifier = shared_classifier()
-report = st.cache_resource(model_report)()
+st.title("Brain MRI tumour classifier")
+choices = st.cache_resource(network_choices)()
+network = choices[0]
+if len(choices) > 1:
+    labels = [choice.label for choice in choices]
+    picked = st.selectbox("Network", labels, key="network",
+                          help="Each network was trained on the same images. The line below the warning gives its "
+                               "figures on scans from other hospitals, which matter more than its Kaggle figures.")
+    network = choices[labels.index(picked)]
+    behind = default_behind_note(choices)
+    if behind:
+        st.caption(behind)
+classifier = shared_classifier(network.checkpoint)
+report = st.cache_resource(model_report)(network.checkpoint)
+network_key = str(network.checkpoint)  # every cached answer is keyed by the network that gave it
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def quick_answer(key: str, axis: str | None, index: int | None, _image):
+def quick_answer(network: str, key: str, axis: str | None, index: int | None, _image):
     """The answer without a heat map: what a cold server shows while torch and pytorch-grad-cam load."""
     answer = classifier.explain(_image, heatmap=False)
     load_cam_library_in_background()  # while the answer is drawn
@@ -27,7 +41,7 @@ def quick_answer(key: str, axis: str | None, index: int | None, _image):
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def explain_upload(key: str, axis: str | None, index: int | None, method: str, _image, _answer=None):
+def explain_upload(network: str, key: str, axis: str | None, index: int | None, method: str, _image, _answer=None):
     """The answer and its heat map, cached per file, slice and map, so that moving the opacity slider
     does not re-run the network. Given the quick ``_answer``, only the map is drawn (and cached
     under the same key a warm server uses)."""
@@ -37,7 +51,7 @@ def explain_upload(key: str, axis: str | None, index: int | None, method: str, _
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def every_slice(key: str, axis: str, _scan):
+def every_slice(network: str, key: str, axis: str, _scan):
     return classifier.predict_proba(_scan.slices(axis))
 
 
@@ -55,8 +69,7 @@ def choose_slice(scan) -> tuple[str | None, int | None]:
     return axis, st.slider(label, 0, count - 1, scan.default_index(axis))
 
 
-st.title("Brain MRI tumour classifier")
-st.caption(report.provenance + ".")
+st.caption(f"{report.provenance}; {network.external_line}.")
 st.warning(
     "**Teaching tool, not a diagnosis.** This model has not been validated for clinical use. "
     "Never use it to make decisions about a patient.", icon=":material/school:")
@@ -73,8 +86,8 @@ try:
     method = st.session_state.get("heat_map_method", HEAT_MAP_METHODS[0].name)
     with st.spinner("Looking at the scan…"):
         # On a cold server torch and the Grad-CAM library are not loaded yet (~5 s): answer first, map below.
-        explanation = (explain_upload(upload.key, axis, index, method, image) if cam_library_loaded()
-                       else quick_answer(upload.key, axis, index, image))
+        explanation = (explain_upload(network_key, upload.key, axis, index, method, image) if cam_library_loaded()
+                       else quick_answer(network_key, upload.key, axis, index, image))
 except ImageLoadError as err:
     st.error(f"**That file could not be used.** {err}", icon=":material/block:")
     st.stop()
@@ -88,7 +101,12 @@ if said.problem:
         st.stop()
 
 names = classifier.display_names
-if explanation.unsure:
+if said.problem:  # shown anyway, for teaching: never in the words of an answer
+    st.warning(f"**Refused: this picture is not an answer the model can give.** {said.problem.capitalize()}. "
+               f"Only for teaching, the network's output anyway: {said.top} "
+               f"({percent(said.top_probability, 1)}), a number with no meaning for such a picture.",
+               icon=":material/warning:")
+elif explanation.unsure:
     st.subheader("The model is unsure")
     st.markdown(f"No class reaches {UNSURE_BELOW:.0%}: **{said.top}** ({percent(said.top_probability, 1)}) "
                 f"and **{said.runner_up}** ({percent(said.runner_up_probability, 1)}) are the closest. "
@@ -97,8 +115,9 @@ else:
     st.subheader(f"Prediction: {said.top}")
     st.markdown(f"The network gives **{said.top}** a probability of **{percent(said.top_probability, 1)}**.")
 
-note = sequence_note(explanation.sequence, report.external,
-                     classifier.sequence_model.report if classifier.sequence_model else None)
+# the sequence estimate only for pictures the guard accepts: on anything else it has nothing to go on
+note = None if said.problem else sequence_note(explanation.sequence, report.external,
+                                               classifier.sequence_model.report if classifier.sequence_model else None)
 if note:
     text, low = note
     (st.warning if low else st.info)(text, icon=":material/warning:" if low else ":material/info:")
@@ -117,7 +136,7 @@ with right:
     original.image(explanation.preview_image(), caption="Uploaded image", width="stretch")
     if explanation.crop_map is None:
         with overlay, st.spinner("Drawing the heat map…"):
-            explanation = explain_upload(upload.key, axis, index, method, image, explanation)
+            explanation = explain_upload(network_key, upload.key, axis, index, method, image, explanation)
     overlay.image(explanation.overlay(opacity=opacity), caption=f"{method} for “{said.top}”", width="stretch")
     if said.no_tumour:
         overlay.caption(NO_TUMOUR_MAP_NOTE)
@@ -130,7 +149,7 @@ if scan.technical_tags:
         st.table({"tag": list(scan.technical_tags), "value": list(scan.technical_tags.values())})
 if axis is not None and scan.slice_count(axis) > 1 and st.toggle(f"Classify every {axis} slice"):
     with st.spinner(f"Classifying {scan.slice_count(axis)} slices…"):
-        per_slice = every_slice(upload.key, axis, scan)
+        per_slice = every_slice(network_key, upload.key, axis, scan)
     st.plotly_chart(slice_probabilities(names, per_slice, index, axis), width="stretch")
     st.caption("Each line is one class's probability on each slice; the dotted line marks the slice shown above. "
                "Slices near the top or bottom of the head are unlike the training images, so expect noise there.")
@@ -138,12 +157,11 @@ if axis is not None and scan.slice_count(axis) > 1 and st.toggle(f"Classify ever
 with st.expander("How to read this"):
     st.markdown(
         "- **Bars**: the network's probability for each of the four classes; they add up to 100%."
-        + (" They are calibrated (temperature scaling), so 90% should be right about 9 times in 10."
-           if "temperature" in classifier.metadata else "") + "\n"
+        + calibration_note(classifier.metadata, report.metrics, report.external) + "\n"
         "- **Heat map**: red marks the regions that pushed the network towards its answer. Grad-CAM "
         "computes it from the last convolutional block (a coarse grid), LayerCAM from the block before it "
         "(twice as fine). It shows where the network looked, not where a tumour is; a sensible answer "
         "from the wrong region is a warning sign. Neither map is proof: the Model card measures how far "
         "each can be trusted.\n"
-        "- The model only knows these four classes. It has been trained on 2-D slices from one public "
-        "dataset and can be confidently wrong on scans that look different.")
+        "- The model only knows these four classes. It has been trained on 2-D slices of the sources named under "
+        "the title and can be confidently wrong on scans that look different.")

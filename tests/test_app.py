@@ -44,7 +44,7 @@ def test_every_sample_shows_the_models_answer(samples, bundled):
     at = diagnose()
     assert not at.exception
     for index, sample in enumerate(samples):
-        at.selectbox[0].select_index(index).run()
+        at.selectbox(key="sample").select_index(index).run()
         assert not at.exception and not at.error
         assert at.subheader[0].value == expected_heading(bundled, sample.path)
         assert len(at.get("plotly_chart")) == 1
@@ -82,7 +82,7 @@ def test_the_heat_map_can_be_switched_to_layercam_and_back(samples, bundled):
 def test_a_no_tumour_answer_says_its_map_carries_least(samples, bundled):
     at = diagnose()
     for index, sample in enumerate(samples):
-        at.selectbox[0].select_index(index).run()
+        at.selectbox(key="sample").select_index(index).run()
         answer = bundled.classes[bundled.explain(Image.open(sample.path)).class_index]
         warned = any("no lesion to point at" in c.value for c in at.caption)
         assert warned == (answer == "notumor"), sample.path.name
@@ -176,7 +176,10 @@ def test_not_an_mri_is_refused_with_a_message():
     assert "does not look like a brain MRI" in at.error[0].value
     assert not at.subheader  # no tumour class is named
     at.toggle[0].set_value(True).run()
-    assert at.subheader[0].value.startswith(VERDICTS)
+    assert not at.exception and not at.subheader  # still no answer's heading
+    refused = [w.value for w in at.warning if w.value.startswith("**Refused")]
+    assert len(refused) == 1 and "%" in refused[0]  # what the network says anyway, in a warning
+    assert not [n for n in [*at.info, *at.warning] if "Looks like a" in n.value]  # no sequence for it
 
 
 def test_a_dicom_of_another_modality_is_refused_by_its_tag():
@@ -232,3 +235,15 @@ def test_the_pages_put_kaggle_figures_beside_scans_from_elsewhere():
     external = json.loads((REPO / "model/weights/resnet50.external.json").read_text())
     reading = next(m.value for m in data.markdown if "the model finds" in m.value)
     assert f"these {external['n_images']} slices" in reading
+
+
+def test_diagnose_offers_the_pretrained_network_with_its_external_figures(samples):
+    at = diagnose()
+    network = at.selectbox(key="network")
+    labels = network.options
+    assert len(labels) == 2 and "ImageNet-pretrained" in labels[1] and labels[0].startswith("ResNet50")
+    assert any("stays behind" in c.value for c in at.caption)
+    network.select_index(1).run()
+    assert not at.exception and not at.error
+    assert at.subheader[0].value.startswith(VERDICTS)
+    assert any("EfficientNet-Lite0" in c.value and "scans from other sources" in c.value for c in at.caption)

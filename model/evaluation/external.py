@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.metrics import confusion_matrix
 
 from ..classifier.checkpoint import atomic_write
 from ..classifier.explanation import UNSURE_BELOW
@@ -56,14 +57,28 @@ def _figure(hits: np.ndarray, mask: np.ndarray, groups: np.ndarray, seed: int) -
             "case_groups": int(len(set(groups[rows])))}
 
 
+def commonest_mistake(truth: np.ndarray, answer: np.ndarray, rows: np.ndarray, classes: list[str]) -> dict | None:
+    """The most frequent wrong answer among ``rows`` (slices of our classes): which class was named as which,
+    and on what share of that class's slices; ``None`` when there is no mistake."""
+    if not rows.any():
+        return None
+    counts = confusion_matrix(truth[rows], answer[rows], labels=classes)
+    np.fill_diagonal(counts, 0)
+    if counts.max() == 0:
+        return None
+    i, j = np.unravel_index(counts.argmax(), counts.shape)
+    of = int((truth[rows] == classes[i]).sum())
+    return {"truth": classes[i], "answer": classes[j], "n": int(counts[i, j]), "of": of, "share": counts[i, j] / of}
+
+
 def external_metrics(manifest: ManifestSet, probs: np.ndarray, classes: list[str], seed: int = 0) -> dict:
     """Every figure of the external evaluation; intervals resample case groups.
 
     Returns:
         ``accuracy`` (over our classes present), ``recall`` per present class, ``sensitivity`` and
         ``specificity`` (any tumour against none), ``other_tumour_called_no_tumour``,
-        ``absent_class_answers`` (answers naming a class the set does not have), each also
-        ``by_sequence``; ``other_tumour_called_no_tumour_confidently`` (at or above the app's
+        ``absent_class_answers`` (answers naming a class the set does not have), ``commonest_mistake``
+        (:func:`commonest_mistake`) and ``ece`` over our classes, each also ``by_sequence``; ``other_tumour_called_no_tumour_confidently`` (at or above the app's
         ``UNSURE_BELOW``, so not shown as "unsure"); ``by_tumour_type`` (share called a tumour, and
         accuracy where it is ours); ``ece``.
     """
@@ -78,7 +93,11 @@ def external_metrics(manifest: ManifestSet, probs: np.ndarray, classes: list[str
     sequences = np.asarray(manifest.sequences)
 
     def block(where: np.ndarray) -> dict:
+        rows = where & ours
         return {
+            "commonest_mistake": commonest_mistake(truth, answer, rows, classes),
+            "ece": reliability_bins(probs[rows], np.asarray([classes.index(c) for c in truth[rows]]))["ece"]
+            if rows.any() else None,
             "accuracy": _figure(answer == truth, where & ours, groups, seed),
             "sensitivity": _figure(called_tumour, where & is_tumour, groups, seed),
             "specificity": _figure(~called_tumour, where & ~is_tumour, groups, seed),
@@ -115,7 +134,7 @@ def evaluate_external(checkpoint: str | Path, manifest_path: str | Path, split: 
             raise ManifestError(f"the {split} list names {len(unknown)} file(s) the manifest lacks, "
                                 f"e.g. {sorted(unknown)[0]}")
         manifest = manifest.subset(listed)
-    clf = load_classifier(checkpoint)
+    clf = load_classifier(checkpoint, backends=False)  # PyTorch fp32: the same figures on every machine
     started = time.perf_counter()
     probs = predict_manifest(clf, manifest, batch_size)
     seconds = time.perf_counter() - started

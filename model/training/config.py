@@ -34,6 +34,9 @@ class TrainConfig:
     input_size: int = 128
     stage_size: int = 144
     pretrained: bool = False
+    # With --pretrained: the first epochs train the new head alone, the trunk frozen, so the head's random
+    # start does not send large gradients through the ImageNet weights (freeze, then unfreeze).
+    freeze_epochs: int = 0
     zero_init_residual: bool = False  # ResNets: each block starts as the identity (model.classifier.factory)
     # Fine-tune: start from another run's weights (same arch and classes), e.g. a
     # lower-resolution run continued at a higher input size.

@@ -26,7 +26,8 @@ from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
 from ..classifier.checkpoint import atomic_write, load_initial_weights, save_checkpoint, save_training_state
-from ..classifier.factory import count_parameters, create_model, to_channels_last
+from ..classifier.factory import (PretrainedWeightsUnavailable, count_parameters, create_model, final_linear,
+                                  initialisation, to_channels_last)
 from ..classifier.preprocess import PreprocessSpec, uint8_to_float
 from ..data.ct_slices import flagged_names
 from ..data.duplicates import validation_split
@@ -177,6 +178,14 @@ def train_one_epoch(model, ema, optimizer, scheduler, data: TrainData, spec: Pre
     return loss_sum / max(seen, 1), correct / max(seen, 1)
 
 
+def freeze_trunk(model: torch.nn.Module, frozen: bool) -> None:
+    """Train the head alone (``frozen``) or the whole network. A frozen parameter gets no gradient, so
+    AdamW leaves it and its moments untouched; BatchNorm statistics still follow the new images."""
+    head = {id(p) for p in final_linear(model).parameters()}
+    for parameter in model.parameters():
+        parameter.requires_grad_(not frozen or id(parameter) in head)
+
+
 def build(cfg: TrainConfig, num_classes: int, steps_per_epoch: int, device: torch.device):
     """Model, EMA copy, AdamW and a one-cycle schedule."""
     model = create_model(cfg.arch, num_classes, pretrained=cfg.pretrained, zero_init_residual=cfg.zero_init_residual)
@@ -197,7 +206,8 @@ def export_best(out: Path, ema, cfg: TrainConfig, spec: PreprocessSpec, data: Tr
     metadata = {
         "arch": cfg.arch, "classes": data.classes, "preprocess": spec.to_dict(),
         "train_config": asdict(cfg), "data_fingerprint": data.fingerprint, "data_sources": data.sources,
-        "trained_from_scratch": not cfg.pretrained, "parameters": count_parameters(ema.module),
+        "trained_from_scratch": not cfg.pretrained, "initialisation": initialisation(cfg.arch, cfg.pretrained),
+        "parameters": count_parameters(ema.module),
         "validation": record,
     }
     save_checkpoint(out / "best.safetensors", ema.module.state_dict(), metadata)
@@ -243,6 +253,7 @@ def train_run(cfg: TrainConfig, ctx: DistributedContext) -> Path:
               f"{len(data.val_x)} val images, {ctx.device}" + (f" × {ctx.world} processes" if ctx.world > 1 else ""))
     for epoch in range(state["epoch"], cfg.epochs):
         started = time.perf_counter()
+        freeze_trunk(model, frozen=epoch < cfg.freeze_epochs)
         tr_loss, tr_acc = train_one_epoch(net, ema, optimizer, scheduler, data, spec, cfg, gen, ctx,
                                           desc=f"epoch {epoch + 1}/{cfg.epochs}", teacher=teacher)
         if ctx.is_main:
@@ -298,7 +309,8 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
 def main(argv: list[str] | None = None) -> None:
     try:
         best = run(parse_args(argv))
-    except (ManifestError, SetupError) as err:  # a malformed --external list, a launch that does not fit
+    except (ManifestError, SetupError, PretrainedWeightsUnavailable) as err:  # a malformed --external list,
+        # a launch that does not fit, --pretrained without its weights
         raise SystemExit(f"error: {err}") from None
     if launched_rank() == 0:
         print(f"best checkpoint: {best}")

@@ -14,6 +14,7 @@ from plotly.subplots import make_subplots
 
 from ..comparison.results import ComparisonResult
 from ..figures import fixed, percent, percent_range
+from .comparison_external import initialised_text
 from .charts import FONT
 
 _MARGIN = dict(l=10, r=10, t=40, b=40)
@@ -208,6 +209,7 @@ def summary_rows(results: Sequence[ComparisonResult]) -> list[dict]:
     """One table row per model, every figure formatted for reading (intervals are bootstrap 95%)."""
     return [{
         "model": r.display_name,
+        "initialised": initialised_text(r),
         "accuracy (95% interval)": _interval(r.accuracy, r.accuracy_ci95, percent),
         "macro F1 (95% interval)": _interval(r.macro_f1, r.macro_f1_ci95, fixed),
         "accuracy, clean subset": percent(r.clean["accuracy"]) if r.clean else "—",

@@ -7,7 +7,7 @@ from typing import Sequence
 from ..comparison.results import ComparisonResult
 from .external import figure_text
 
-__all__ = ["NOT_MEASURED", "external_measured", "external_rows", "trained_on_text"]
+__all__ = ["NOT_MEASURED", "external_measured", "external_rows", "initialised_text", "trained_on_text"]
 
 NOT_MEASURED = "not measured"
 
@@ -17,6 +17,10 @@ def trained_on_text(sources: Sequence[str] | None) -> str:
     if not sources:
         return "not recorded"
     return " + ".join(["Kaggle", *sources[1:]])
+
+
+def initialised_text(result: ComparisonResult) -> str:
+    return "from scratch" if result.trained_from_scratch else "ImageNet-pretrained"
 
 
 def external_measured(results: Sequence[ComparisonResult]) -> dict[str, dict]:
@@ -35,7 +39,8 @@ def external_rows(results: Sequence[ComparisonResult]) -> list[dict[str, str]]:
     for r in results:
         block = r.external or {}
         rows.append({
-            "model": r.display_name, "trained on": trained_on_text(r.trained_on), "Kaggle Testing accuracy": _kaggle(r),
+            "model": r.display_name, "initialised": initialised_text(r),
+            "trained on": trained_on_text(r.trained_on), "Kaggle Testing accuracy": _kaggle(r),
             "elsewhere: right class": figure_text(block.get("accuracy")),
             "tumours found": figure_text(block.get("sensitivity")),
             "normal called normal": figure_text(block.get("specificity")),

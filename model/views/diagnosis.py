@@ -4,13 +4,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
+from ..figures import fixed
 from ..names import NO_TUMOUR, class_name
 
 if TYPE_CHECKING:  # type names only: this module needs neither torch nor the readers
     from ..classifier.explanation import Explanation
     from ..uploads.scan import Scan
 
-__all__ = ["NO_TUMOUR_MAP_NOTE", "Verdict", "refusal_reason", "verdict"]
+__all__ = ["NO_TUMOUR_MAP_NOTE", "Verdict", "calibration_note", "refusal_reason", "verdict"]
 
 #: Shown under the heat map of a no-tumour answer (the Model card measures why).
 NO_TUMOUR_MAP_NOTE = "With no lesion to point at, a no-tumour map carries least (see the Model card)."
@@ -55,3 +56,18 @@ def verdict(scan: Scan, explanation: Explanation, classes: Sequence[str]) -> Ver
     kind = "refused" if problem else "unsure" if explanation.unsure else "named"
     return Verdict(kind, class_name(classes[top]), float(probs[top]), class_name(classes[runner_up]),
                    float(probs[runner_up]), problem, classes[top] == NO_TUMOUR)
+
+
+def calibration_note(metadata: dict, metrics: dict | None, external: dict | None) -> str:
+    """What the bars' calibration is worth, in the words of the figures measured on it (expected calibration
+    error on Kaggle Testing and on scans from other sources), never a claim where nothing was measured."""
+    if "temperature" not in metadata:
+        return " They are the network's raw probabilities: their calibration was not fitted."
+    fitted = metadata.get("calibration", {}).get("fitted_on", "a validation split")
+    measured = [f"{fixed(ece, 4)} on Kaggle Testing" for ece in [(metrics or {}).get("ece")] if ece is not None]
+    measured += [f"{fixed(ece, 4)} on scans from other sources" for ece in [(external or {}).get("ece")] if ece is not None]
+    if not measured:
+        return f" They were calibrated (temperature scaling on the {fitted}); how well was not measured."
+    return (f" They were calibrated (temperature scaling on the {fitted}). The expected calibration error, "
+            f"the average gap between a bar and how often it is right, is {' and '.join(measured)}: "
+            "read a bar as a rough guide, rougher on scans from other hospitals.")

@@ -7,6 +7,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from ..figures import percent, percent_range
+from ..names import NO_TUMOUR, class_name
 from .charts import FONT
 
 __all__ = ["SEQUENCE_NAMES", "by_sequence_chart", "by_tumour_type_chart", "external_reading", "figure_text",
@@ -135,6 +136,10 @@ def _plain(figure: dict) -> str:
 LOW_SENSITIVITY = 0.75
 
 
+def _plural(label: str) -> str:
+    return "normal slices" if label == NO_TUMOUR else class_name(label).lower() + "s"
+
+
 def sequence_note(sequence, external: dict[str, Any] | None, sequence_report: dict[str, Any] | None):
     """What Diagnose says about the upload's sequence: ``(text, low)``, or ``None`` without an estimate.
 
@@ -146,18 +151,25 @@ def sequence_note(sequence, external: dict[str, Any] | None, sequence_report: di
     if sequence is None:
         return None
     words = SEQUENCE_NAMES.get(sequence.sequence, sequence.sequence)
-    text = f"Looks like a **{words}** slice ({percent(sequence.probability, 0)} sure"
+    # No raw probability: the estimator's softmax is sure of itself even on pictures it has never seen the
+    # like of; its measured accuracy on slices from other sources is what a reader can weigh.
+    text = f"Looks like a **{words}** slice"
     if sequence_report:
-        text += f"; this estimate names the right sequence for {percent(sequence_report['accuracy'])} of slices " \
-                "from other sources"
-    text += ")."
+        text += (f" (this estimate names the right sequence for {percent(sequence_report['accuracy'])} of slices "
+                 "from other sources)")
+    text += "."
     block = (external or {}).get("by_sequence", {}).get(sequence.sequence)
     if not block or block["sensitivity"]["value"] is None:
         return text, False
     found = block["sensitivity"]
     text += (f" On {words} slices from other hospitals this model finds {figure_text(found)} of tumours"
              f" and names the right class for {figure_text(block['accuracy'])}.")
-    low = found["value"] < LOW_SENSITIVITY
-    if low:
-        text += " Treat its answer on this kind of scan with care: it often calls a tumour \"no tumour\"."
+    low = found["value"] < LOW_SENSITIVITY or block["accuracy"]["value"] < LOW_SENSITIVITY
+    mistake = block.get("commonest_mistake")
+    if low and mistake:
+        text += (f" Treat its answer on this kind of scan with care: its commonest mistake there is naming "
+                 f"{_plural(mistake['truth'])} {class_name(mistake['answer']).lower()} "
+                 f"({mistake['n']} of {mistake['of']} slices).")
+    elif low:
+        text += " Treat its answer on this kind of scan with care."
     return text, low
