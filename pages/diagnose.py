@@ -21,7 +21,7 @@ network = choices[0]
 if len(choices) > 1:
     labels = [choice.label for choice in choices]
     picked = st.selectbox("Network", labels, key="network",
-                          help="Each network was trained on the same images. The line below the warning gives its "
+                          help="Each network was trained on the same images. The line under the title gives its "
                                "figures on scans from other hospitals, which matter more than its Kaggle figures.")
     network = choices[labels.index(picked)]
     behind = default_behind_note(choices)

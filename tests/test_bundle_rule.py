@@ -16,6 +16,7 @@ def external(accuracy=0.6, sensitivity=0.7, specificity=0.8, other=0.3, answers=
             "sensitivity": figure(sensitivity, sensitivity - 0.1, sensitivity + 0.1),
             "specificity": figure(specificity, specificity - 0.1, specificity + 0.1),
             "other_tumour_called_no_tumour": figure(other, other - 0.1, other + 0.1),
+            "classes_present": ["glioma", "meningioma", "notumor"],
             "predictions": [{"file": f"{label}/{i}.jpg", "answer": answer} for i, (label, answer) in enumerate(answers)]}
 
 

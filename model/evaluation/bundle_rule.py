@@ -28,13 +28,11 @@ from scipy.stats import binomtest
 from sklearn.metrics import balanced_accuracy_score
 
 from ..classifier.checkpoint import read_metadata
-from ..names import NO_TUMOUR
-from ..paths import DEFAULT_CHECKPOINT
+from ..paths import DEFAULT_CHECKPOINT, result_file
 
 __all__ = ["POINTING_FLOOR", "Verdict", "balanced_accuracy", "judge", "primary_score", "main"]
 
 POINTING_FLOOR = 0.60
-KNOWN = ("glioma", "meningioma", NO_TUMOUR)
 #: external figure → True where higher is better
 EXTERNAL_FIGURES = {"accuracy": True, "sensitivity": True, "specificity": True,
                     "other_tumour_called_no_tumour": False}
@@ -50,8 +48,10 @@ class Verdict:
 
 
 def balanced_accuracy(external: dict) -> float:
-    """3-class balanced accuracy (mean recall of glioma, meningioma, no tumour) from a result file's answers."""
-    rows = [p for p in external["predictions"] if p["file"].split("/")[0] in KNOWN]
+    """Balanced accuracy (mean recall) over the classes the set has of ours (glioma, meningioma, no tumour),
+    from a result file's answers."""
+    known = set(external["classes_present"])
+    rows = [p for p in external["predictions"] if p["file"].split("/")[0] in known]
     with warnings.catch_warnings():  # a pituitary answer is a class absent from the truth: counted as wrong
         warnings.simplefilter("ignore", UserWarning)
         return float(balanced_accuracy_score([p["file"].split("/")[0] for p in rows], [p["answer"] for p in rows]))
@@ -84,7 +84,8 @@ def judge(candidate: dict, bundle: dict) -> Verdict:
                            _wilson_half_width(accuracy, n), True))
     primary = {"candidate": primary_score(candidate["external"]), "bundle": primary_score(bundle["external"])}
     reasons = [] if primary["candidate"] > primary["bundle"] else ["primary score not higher"]
-    reasons += [f"{row['figure']} falls {row['fall']:.4f} > {row['allowed_fall']:.4f}" for row in rows if not row["holds"]]
+    reasons += [f"{row['figure']} falls {row['fall']:.4f} > {row['allowed_fall']:.4f}"
+                for row in rows if not row["holds"]]
     pointing = candidate.get("pointing_game")
     if pointing is None or pointing < POINTING_FLOOR:
         reasons.append(f"validation-side pointing game {pointing} < {POINTING_FLOOR}")
@@ -93,22 +94,16 @@ def judge(candidate: dict, bundle: dict) -> Verdict:
 
 def figures_of(checkpoint: Path, with_pointing: bool) -> dict:
     """The figures the rule reads for one checkpoint, from its metadata and the result files beside it."""
-    stem = checkpoint.with_suffix("")
-    validation = read_metadata(checkpoint)["validation"]
-    n = validation.get("n_images") or _validation_size(checkpoint)
-    figures = {"external": json.loads(Path(f"{stem}.external.json").read_text()),
-               "kaggle_validation": (validation["val_acc"], n)}
+    metadata = read_metadata(checkpoint)
+    figures = {"external": json.loads(result_file(checkpoint, "external").read_text()),
+               "kaggle_validation": (metadata["validation"]["val_acc"],
+                                     int(metadata["data_sources"][0]["validation_images"]))}
     if with_pointing:
-        localisation = Path(f"{stem}.localisation.json")
+        localisation = result_file(checkpoint, "localisation")
         report = json.loads(localisation.read_text()) if localisation.exists() else None
         figures["pointing_game"] = (report["maps"]["Grad-CAM"]["overall"]["pointing_game"]["mean"]
                                     if report and report.get("split") == "validation" else None)
     return figures
-
-
-def _validation_size(checkpoint: Path) -> int:
-    sources = read_metadata(checkpoint).get("data_sources") or [{}]
-    return int(sources[0].get("validation_images", 336))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -78,7 +78,8 @@ def external_metrics(manifest: ManifestSet, probs: np.ndarray, classes: list[str
         ``accuracy`` (over our classes present), ``recall`` per present class, ``sensitivity`` and
         ``specificity`` (any tumour against none), ``other_tumour_called_no_tumour``,
         ``absent_class_answers`` (answers naming a class the set does not have), ``commonest_mistake``
-        (:func:`commonest_mistake`) and ``ece`` over our classes, each also ``by_sequence``; ``other_tumour_called_no_tumour_confidently`` (at or above the app's
+        (:func:`commonest_mistake`) and ``ece`` over our classes, each also ``by_sequence``;
+        ``other_tumour_called_no_tumour_confidently`` (at or above the app's
         ``UNSURE_BELOW``, so not shown as "unsure"); ``by_tumour_type`` (share called a tumour, and
         accuracy where it is ours); ``ece``.
     """

@@ -65,7 +65,8 @@ def calibration_note(metadata: dict, metrics: dict | None, external: dict | None
         return " They are the network's raw probabilities: their calibration was not fitted."
     fitted = metadata.get("calibration", {}).get("fitted_on", "a validation split")
     measured = [f"{fixed(ece, 4)} on Kaggle Testing" for ece in [(metrics or {}).get("ece")] if ece is not None]
-    measured += [f"{fixed(ece, 4)} on scans from other sources" for ece in [(external or {}).get("ece")] if ece is not None]
+    measured += [f"{fixed(ece, 4)} on scans from other sources"
+                 for ece in [(external or {}).get("ece")] if ece is not None]
     if not measured:
         return f" They were calibrated (temperature scaling on the {fitted}); how well was not measured."
     return (f" They were calibrated (temperature scaling on the {fitted}). The expected calibration error, "

@@ -62,7 +62,8 @@ def default_behind_note(choices: list[NetworkChoice]) -> str | None:
     for other in others:
         if other.external is None:
             continue
-        gaps = {key: other.external[key]["value"] - default.external[key]["value"] for key in ("sensitivity", "accuracy")}
+        gaps = {key: other.external[key]["value"] - default.external[key]["value"]
+                for key in ("sensitivity", "accuracy")}
         if max(gaps.values()) > 0:
             notes.append(f"The default {default.label} stays behind the {other.label} on scans from other sources: "
                          f"it finds {cut(gaps['sensitivity'] * 100, 2)} points fewer of their tumours and names the "
