@@ -12,7 +12,7 @@ __all__ = [
     "ASSETS_DIR", "AUDIT_REPORT", "BACKEND_CACHE_DIR", "BACKEND_CACHE_ENV", "CACHE_DIR", "COMPARISON_DIR", "COMPARISON_DIR_ENV", "CT_LIKE_DIR",
     "CT_LIKE_REPORT", "DATA_ENV", "DATA_ROOT", "DEFAULT_CHECKPOINT", "DUPLICATES_DIR", "EXTERNAL_DIR",
     "EXTERNAL_SPLITS", "HEAT_MAP_OUTLINES_DIR", "KAGGLE_DIR", "KAGGLE_MASKS_DIR",
-    "KAGGLE_TESTING", "MISTAKES_DIR", "REPO_ROOT", "RUNS_DIR", "SAMPLES_DIR", "STRESS_REPORT", "WEIGHTS_DIR",
+    "KAGGLE_TESTING", "MISTAKES_DIR", "REPO_ROOT", "RUNS_DIR", "SAMPLES_DIR", "STRESS_REPORT", "TOUR_FILE", "WEIGHTS_DIR",
     "comparison_dir", "graph_file", "result_file",
 ]
 
@@ -36,6 +36,8 @@ MISTAKES_DIR = ASSETS_DIR / "mistakes"
 #: Three Testing slices with the bundled model's heat map and the hand-drawn outline over it.
 HEAT_MAP_OUTLINES_DIR = ASSETS_DIR / "heat_map_outlines"
 CT_LIKE_DIR = ASSETS_DIR / "ct_like"
+#: The Diagnose page's guided tour: its stops and the pictures beside them.
+TOUR_FILE = ASSETS_DIR / "tour" / "tour.json"
 
 #: Data sets (never committed), training runs and the decoded-image cache (both git-ignored).
 DATA_ENV = "BRAIN_MRI_DATA"

@@ -12,6 +12,7 @@ import streamlit as st
 
 from model.paths import DEFAULT_CHECKPOINT
 from model.views.catalog import bundled_samples
+from model.views.tour import choice_label, guided_tour, sample_choices
 
 
 @dataclass(frozen=True)
@@ -71,15 +72,36 @@ def follow_app_navigation() -> None:
         st.rerun()
 
 
+#: Where the Diagnose page's picture comes from.
+SOURCES = ("Sample MRI", "Upload your own")
+
+
+def show_tour(tour: list) -> None:
+    """The "try these" row: each tour stop's thumbnail and a button that puts it in the sample picker."""
+    choices = sample_choices(bundled_samples(), tour)
+    def pick(label: str) -> None:  # runs before the widgets are drawn, so they show the stop
+        st.session_state["source"], st.session_state["sample"] = SOURCES[0], label
+
+    st.markdown("**Try these**: where the networks do well, and where they fail.")
+    for column, stop in zip(st.columns(len(tour)), tour):
+        column.image(str(stop.sample.path), width=110)
+        column.button(stop.title, key=f"tour:{stop.sample.path.name}", on_click=pick,
+                      args=(choice_label(stop, choices),), width="stretch")
+
+
 def sample_or_upload(radio_label: str, upload_label: str, prompt: str) -> Upload:
     """A bundled sample MRI or the user's own file.
 
     Stops the page run (after showing ``prompt``) while the upload box is empty.
     """
-    source = st.radio(radio_label, ["Sample MRI", "Upload your own"], horizontal=True, label_visibility="collapsed")
-    if source == "Sample MRI":
-        samples = {s.title: s for s in bundled_samples()}
-        sample = samples[st.selectbox("Sample MRI (from the Kaggle Testing split)", list(samples), key="sample")]
+    source = st.radio(radio_label, SOURCES, horizontal=True, label_visibility="collapsed", key="source")
+    if source == SOURCES[0]:
+        choices = sample_choices(bundled_samples(), guided_tour())
+        choice = choices[st.selectbox("Sample MRI (Kaggle Testing, and the tour's scans from elsewhere)",
+                                      list(choices), key="sample")]
+        if choice.look_for:
+            st.info(f"**What to look for.** {choice.look_for}", icon=":material/tour:")
+        sample = choice.sample
         return Upload(sample.path.name, sample.path.read_bytes(), f"sample:{sample.path}")
     # No type filter: DICOM files often have no extension; the loader names what it cannot read.
     upload = st.file_uploader(upload_label)

@@ -1,23 +1,28 @@
-"""Model comparison: several backbones trained and tested the same way, and all bundled models live."""
+"""Model comparison: which network still works on scans from elsewhere, then several backbones trained and
+tested the same way on Kaggle (folded), and all bundled models live."""
 import streamlit as st
 
 from model import ImageLoadError, bundled_checkpoints
 from model.classifier.preprocess import GreySlice
-from model.comparison.results import BUNDLE_LIMIT_BYTES, ComparisonFileError, load_comparison
+from model.comparison.results import ComparisonFileError, load_comparison
 from model.figures import percent
 from model.names import ARCH_NAMES
 from model.paths import comparison_dir
 from model.views.catalog import model_report
 from model.views.charts import probability_bars
-from model.views.comparison_charts import (accuracy_vs_latency, confusion_matrices, diagnose_model_note, headline_bars,
-                                           protocol_warnings, recall_heatmap, roc_curves, summary_rows, training_curves)
-from model.views.comparison_external import external_measured, external_rows
+from model.views.comparison_charts import (accuracy_vs_latency, confusion_matrices, cost_rows, elsewhere_by_sequence,
+                                           headline_bars, protocol_warnings, recall_heatmap, roc_curves, summary_rows,
+                                           training_curves)
+from model.views.comparison_external import (elsewhere_caption, network_rows, networks, not_measured_note,
+                                             sets_caption, takeaway)
+from model.views.comparison_notes import bundle_note, versions_note
 from model.views.diagnosis import verdict
-from model.views.external import models_by_sequence_chart, models_side_by_side
 from pages import decoded_scan, follow_app_navigation, sample_or_upload, shared_classifier
 
 follow_app_navigation()
 
+#: The folded Kaggle details, one tab each.
+TABS = ["Figures", "Accuracy and macro F1", "Speed and size", "Per class", "Mistakes", "ROC curves", "Training"]
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -26,10 +31,50 @@ def explain(checkpoint: str, key: str, _image, _prepared):
     return shared_classifier(checkpoint).explain(_image, prepared=_prepared)
 
 
+def kaggle_details(results) -> None:
+    """The comparison under one protocol on Kaggle Testing, a tab per view."""
+    figures, accuracy, speed, per_class, mistakes, roc, training = st.tabs(TABS)
+    with figures:
+        st.table(summary_rows(results))
+        st.caption(f"Tested on {results[0].n_images:,} images of the Kaggle Testing split. Intervals are bootstrap "
+                   "95% ranges: where two models' ranges overlap, the test set cannot tell them apart.")
+        for note in protocol_warnings(results):
+            st.warning(note, icon=":material/warning:")
+    with accuracy:
+        st.plotly_chart(headline_bars(results), width="stretch")
+        st.markdown("Accuracy is the share of test images classified correctly; macro F1 averages each class's "
+                    "balance of misses and false alarms, so a rare class counts as much as a common one. "
+                    "The thin lines on each bar show how much each figure could move on a different test set.")
+    with speed:
+        st.plotly_chart(accuracy_vs_latency(results), width="stretch")
+        st.markdown(f"Further left is faster on an ordinary CPU ({results[0].latency['threads']} threads, one image "
+                    "at a time); higher is more accurate; a bigger bubble is a network with more parameters. The "
+                    "best choice for a small device is the highest bubble on the left, not always the biggest one.")
+        st.table(cost_rows(results))
+        st.caption(f"Speed: {results[0].latency['note']}.")
+    with per_class:
+        st.plotly_chart(recall_heatmap(results), width="stretch")
+        st.markdown("Each cell is the *recall*: of all test images of that class, the share the model named "
+                    "correctly. A pale cell is a class that model often misses.")
+    with mistakes:
+        st.plotly_chart(confusion_matrices(results), width="stretch")
+        st.markdown("Rows are the true class and columns the model's answer: the diagonal holds the correct "
+                    "answers, everything else is a mistake. Compare where the off-diagonal counts sit.")
+    with roc:
+        st.plotly_chart(roc_curves(results), width="stretch")
+        st.markdown("Each curve shows how many images of that class a model finds (up) against how many other "
+                    "images it wrongly flags (right) as its threshold is lowered. Curves hugging the top-left "
+                    "corner are better; the dotted diagonal is guessing.")
+    with training:
+        st.plotly_chart(training_curves(results), width="stretch")
+        st.markdown("Accuracy and loss on held-out validation images after each pass over the training set "
+                    "(epoch). Curves that flatten early mean more epochs would not have helped much.")
+
+
 st.title("Model comparison")
-st.markdown("Is a bigger network a better one? Here several well-known image networks (*backbones*) learn the "
-            "same task under one protocol: the same training images and settings, the same test images, and "
-            "the same stopwatch. What changes is only the network's design and size.")
+st.markdown("Is a bigger network a better one, and does a high score on the Kaggle test images mean a network "
+            "works on MRIs from other hospitals? The table puts each network's Kaggle score beside its figures on "
+            "scans from elsewhere, where they were measured.")
 
 try:
     results = sorted(load_comparison(), key=lambda r: r.parameters)
@@ -43,90 +88,36 @@ if len(results) < 2:
             f"{len(results)} result file(s) in `{comparison_dir()}` so far ({found}). "
             "What exists is shown below.", icon=":material/hourglass_top:")
 
-if results:
-    st.subheader("At a glance")
-    st.dataframe(summary_rows(results), hide_index=True, width="stretch")
-    st.caption(f"Tested on {results[0].n_images:,} images of the Kaggle Testing split. Intervals are bootstrap "
-               f"95% ranges: where two models' ranges overlap, the test set cannot tell them apart. "
-               f"Speed: {results[0].latency['note']}.")
-    for note in protocol_warnings(results):
-        st.warning(note, icon=":material/warning:")
-    report = st.cache_resource(model_report)()
-    if report.metrics:
-        app_note = diagnose_model_note(results, report.arch, report.metadata["preprocess"]["input_size"],
-                                       report.metrics["accuracy"])
-        if app_note:
-            st.info(app_note, icon=":material/info:")
-
-    elsewhere = external_measured(results)
-    if elsewhere:
-        st.subheader("Each backbone on scans from elsewhere")
-        st.markdown("The Kaggle test images come from the same few collections as the training ones. Beside each "
-                    "network's Kaggle accuracy: how it does on MRIs from other hospitals, scanners and sequences "
-                    "(the external validation slices, which no model trains on), and what it was trained on.")
-        st.dataframe(external_rows(results), hide_index=True, width="stretch")
-        st.plotly_chart(models_by_sequence_chart(elsewhere), width="stretch", key="comparison-by-sequence")
-        first = next(iter(elsewhere.values()))
-        st.caption(f"Tumours found, per sequence. Made by `python -m model compare` with `python -m model external` "
-                   f"on {first['n_images']} slices in {first['n_case_groups']} case groups; intervals resample whole "
-                   "cases. \"not measured\": that result file predates these figures.")
-
-    st.subheader("Accuracy and macro F1")
-    st.plotly_chart(headline_bars(results), width="stretch")
-    st.markdown("Accuracy is the share of test images classified correctly; macro F1 averages each class's "
-                "balance of misses and false alarms, so a rare class counts as much as a common one. "
-                "The thin lines on each bar show how much each figure could move on a different test set.")
-
-    st.subheader("Accuracy against speed")
-    st.plotly_chart(accuracy_vs_latency(results), width="stretch")
-    st.markdown(f"Further left is faster on an ordinary CPU ({results[0].latency['threads']} threads, one image at "
-                "a time); higher is more accurate; a bigger bubble is a network with more parameters. "
-                "The best choice for a small device is the highest bubble on the left, not always the biggest one.")
-
-    st.subheader("Which tumour types each model finds")
-    st.plotly_chart(recall_heatmap(results), width="stretch")
-    st.markdown("Each cell is the *recall*: of all test images of that class, the share the model named correctly. "
-                "A pale cell is a class that model often misses.")
-
-    st.subheader("Where the mistakes go")
-    st.plotly_chart(confusion_matrices(results), width="stretch")
-    st.markdown("Rows are the true class and columns the model's answer: the diagonal holds the correct answers, "
-                "everything else is a mistake. Compare where the off-diagonal counts sit from model to model.")
-
-    st.subheader("ROC curves, one class at a time")
-    st.plotly_chart(roc_curves(results), width="stretch")
-    st.markdown("Each curve shows how many images of that class a model finds (up) against how many other images "
-                "it wrongly flags (right) as its threshold is lowered. Curves hugging the top-left corner are "
-                "better; the dotted diagonal is guessing.")
-
-    st.subheader("How training went")
-    st.plotly_chart(training_curves(results), width="stretch")
-    st.markdown("Accuracy and loss on held-out validation images after each pass over the training set (epoch). "
-                "Curves that flatten early mean more epochs would not have helped much.")
-
 checkpoints = bundled_checkpoints()
-st.subheader("On scans from elsewhere")
 bundled = [st.cache_resource(model_report)(path) for path in checkpoints]
-measured = {ARCH_NAMES.get(r.arch, r.arch): r for r in bundled if r.external}
-if measured:
-    st.markdown("The question that matters is which network still works on MRIs from other hospitals, scanners "
-                "and sequences. Each bundled model was scored on the same external validation slices, which "
-                "no model trains on, beside its Kaggle Testing accuracy.")
-    rows = models_side_by_side({name: (r.metrics, r.external, r.metadata) for name, r in measured.items()})
-    st.dataframe(rows, hide_index=True, width="stretch")
-    st.plotly_chart(models_by_sequence_chart({name: r.external for name, r in measured.items()}), width="stretch")
-    first = next(iter(measured.values())).external
-    st.caption(f"Made by `python -m model external` on {first['n_images']} slices in {first['n_case_groups']} "
-               "case groups; intervals resample whole cases. A few very large cases carry much of each figure, "
-               "so overlapping ranges mean the set cannot tell two models apart.")
+every = networks(results, bundled)
+
+st.subheader("Which network works on scans from elsewhere?")
+reading = takeaway(every)
+if reading:
+    st.markdown(reading)
 else:
-    st.info("No bundled model has been scored on scans from other sources yet (`python -m model external`).",
+    st.info("No network has been scored on scans from other sources yet (`python -m model external`).",
             icon=":material/hourglass_top:")
+if every:
+    st.table(network_rows(every))
+    st.caption(" ".join(filter(None, [sets_caption(every), not_measured_note(every)])))
+if any(n.external for n in every):
+    st.plotly_chart(elsewhere_by_sequence(every), width="stretch", key="elsewhere-by-sequence")
+    st.caption(elsewhere_caption(every))
+versions = versions_note(results, bundled)
+if versions:
+    st.info(versions, icon=":material/info:")
+
+if results:
+    st.subheader("On Kaggle Testing, under one protocol")
+    st.markdown("The compared networks learn the same task the same way: the same training images and settings, "
+                "the same test images, the same stopwatch. What changes is only the network's design and size.")
+    with st.expander("Kaggle Testing in detail: figures, speed, classes, mistakes, training"):
+        kaggle_details(results)
 
 st.subheader("Try them side by side")
-st.markdown("Every model bundled with the app looks at the same image. Networks whose weights file is over "
-            f"{BUNDLE_LIMIT_BYTES / 2**20:.0f} MB (VGG16, for one) are never bundled: too big to ship with the app."
-            + ("" if len(checkpoints) > 1 else " Only one model is bundled so far."))
+st.markdown("Every model bundled with the app looks at the same image. " + bundle_note(results, bundled))
 upload = sample_or_upload(
     "Image for the comparison", "Brain MRI: an image, a DICOM file or a NIfTI volume (its middle slice is used)",
     "Choose an image file to compare the models on. Nothing you upload is stored.")

@@ -115,10 +115,13 @@ def test_model_card_renders_committed_results():
     assert not at.exception
     assert "trained from scratch" in at.markdown[0].value
     labels = [m.label for m in at.metric]
-    assert labels[:2] == ["Accuracy", "Balanced accuracy"]
+    # the lead: scans from elsewhere first, then Kaggle Testing (all of it, and its clean subset)
+    assert labels[:4] == ["Elsewhere: right class", "Elsewhere: tumours found", "Kaggle Testing: right class",
+                          "Kaggle Testing, no copy in Training"]
+    assert labels[4:6] == ["Accuracy", "Balanced accuracy"]  # Kaggle Testing in detail, folded
     # Figures are cut, never rounded up (model.figures): 0.99237 reads 99.23%, not 99.24%.
     metrics = json.loads((REPO / "model/weights/resnet50.metrics.json").read_text())
-    assert at.metric[0].value == percent(metrics["accuracy"])
+    assert at.metric[2].value == at.metric[4].value == percent(metrics["accuracy"])
     assert len(at.get("plotly_chart")) == 2  # confusion matrix and training curves
 
 
@@ -158,11 +161,14 @@ def test_data_evaluation_page_shows_leak_clean_figures_calibration_and_ood():
         row[i] for i, row in enumerate(metrics["confusion_matrix"]))
     assert set(mistakes["image"]) == {w["image"] for w in metrics["misclassified"]}
     audit = json.loads((REPO / "model/weights/audit.json").read_text())
-    # four class samples, each duplicate pair side by side, the CT examples and a thumbnail of every mistake
+    # four class samples, each duplicate pair side by side, the CT examples and one thumbnail per distinct
+    # mistake picture (copies under other names shown once, with ×N)
     ct_like = json.loads((REPO / "model/weights/ct_like.json").read_text())
     ct_examples = sum(bool(i.get("thumbnail")) for i in ct_like["images"])
     assert ct_examples == 5
-    assert len(at.image) == 4 + 2 * len(audit["examples"]) + ct_examples + len(metrics["misclassified"])
+    pictures = {(REPO / "assets/mistakes" / w["thumbnail"]).read_bytes() for w in metrics["misclassified"]}
+    assert len(pictures) < len(metrics["misclassified"])  # the committed mistakes hold copies
+    assert len(at.image) == 4 + 2 * len(audit["examples"]) + ct_examples + len(pictures)
     ct_text = next(m.value for m in at.markdown if "look like CT slices" in m.value)
     assert f"**{sum(ct_like['counts']['Testing'].values())} of 1,311** Testing" in ct_text
 

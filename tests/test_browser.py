@@ -86,3 +86,29 @@ def test_a_link_straight_to_a_page_on_a_fresh_server_gets_the_apps_navigation(br
         assert "streamlit app" not in nav.inner_text()
         assert page.url.endswith(path)
         page.close()
+
+
+#: The tallest each page may be at 1400 × 1000 with its details folded (issue #36: one story per screen).
+PAGE_HEIGHT_LIMITS = {"": 4_500, "model_card": 4_500, "model_comparison": 4_500, "data_evaluation": 4_500}
+
+
+def page_height(page) -> int:
+    """The height of the page's content in CSS pixels (Streamlit scrolls its main block, not the window)."""
+    return page.evaluate("""() => Math.max(...[...document.querySelectorAll(
+        '[data-testid=stMain], [data-testid=stAppViewContainer], [data-testid=stMainBlockContainer]')]
+        .map(e => e.scrollHeight), document.documentElement.scrollHeight)""")
+
+
+@pytest.mark.parametrize("path", list(PAGE_HEIGHT_LIMITS), ids=lambda p: p or "diagnose")
+def test_every_page_renders_without_an_exception_within_its_height(server, browser, path):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{server}/{path}", wait_until="domcontentloaded")
+    page.locator("h1").first.wait_for(timeout=60_000)
+    # the run is over when Streamlit's status widget says nothing is running any more
+    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=90_000)
+    page.wait_for_timeout(1_000)  # charts and images take their final size
+    assert page.locator("[data-testid=stException]").count() == 0
+    height = page_height(page)
+    print(f"{path or 'diagnose'}: {height} px")  # shown by pytest -s, for the record
+    page.close()
+    assert 1_000 <= height <= PAGE_HEIGHT_LIMITS[path], f"{path or 'diagnose'} is {height} px tall"

@@ -32,6 +32,23 @@ def test_accuracy_vs_latency_sizes_bubbles_by_parameters(results):
     assert fig.data[0].x[0] == results[0].latency["ms_per_image_batch1"]
 
 
+def test_the_speed_chart_names_the_networks_in_its_legend_never_beside_the_bubbles(results):
+    """Names written beside the bubbles overlapped (ResNet18 on EfficientNet-B0, ResNet50 on DenseNet121)."""
+    fig = charts.accuracy_vs_latency(results)
+    assert all("text" not in t.mode for t in fig.data) and fig.layout.showlegend is not False
+    assert fig.layout.legend.itemsizing == "constant"  # every name readable, whatever its bubble's size
+    assert [t.name for t in fig.data] == [r.display_name for r in results]
+
+
+def test_a_network_keeps_its_colour_whichever_networks_are_shown(results):
+    every = {t.name: t.marker.color for t in charts.accuracy_vs_latency(results).data}
+    fewer = {t.name: t.marker.color for t in charts.accuracy_vs_latency(results[1:]).data}
+    assert all(every[name] == colour for name, colour in fewer.items())
+    assert len(set(every.values())) == len(every)
+    roc = {t.name: t.line.color for t in charts.roc_curves(results[1:]).data if t.name in fewer}
+    assert roc == fewer
+
+
 def test_recall_heatmap_is_models_by_classes(results):
     heat = charts.recall_heatmap(results).data[0]
     assert len(heat.z) == len(results) and len(heat.z[0]) == len(results[0].classes)
@@ -73,8 +90,12 @@ def test_figures_build_for_a_single_model_with_an_undefined_auc():
 def test_summary_rows_format_every_column(results):
     rows = charts.summary_rows(results)
     assert [r["model"] for r in rows] == [r.display_name for r in results]
-    assert rows[0]["machine"] == "not recorded" and rows[0]["training"] == "3 min, 3 epochs"
-    assert "(" in rows[0]["accuracy (95% interval)"] and rows[0]["parameters"].endswith(" M")
+    assert "(" in rows[0]["accuracy (95% interval)"] and rows[0]["input"] == "128 px"
+    # the clean subset's figure names its size: older and newer result files hold different subsets
+    assert rows[0]["accuracy, clean subset"] == f"{rows[0]['accuracy, clean subset'].split()[0]} of 100"
+    costs = charts.cost_rows(results)
+    assert costs[0]["training machine"] == "not recorded" and costs[0]["training"] == "3 min, 3 epochs"
+    assert costs[0]["parameters"].endswith(" M")
 
 
 def test_protocol_warnings_flag_what_differs(results):
@@ -98,19 +119,27 @@ def test_protocol_warnings_name_a_model_with_another_input_size(results):
                      "shows more detail)."]
 
 
-def test_diagnose_model_note_only_when_the_app_model_differs(results):
-    compared = results[0]
-    assert charts.diagnose_model_note(results, "no_such_arch", 160, 0.99) is None
-    assert charts.diagnose_model_note(results, compared.arch, compared.input_size, compared.accuracy) is None
-    note = charts.diagnose_model_note(results, compared.arch, 160, 0.9893)
-    assert compared.display_name in note and "160×160 px" in note and "98.93%" in note
-
-
 def test_figures_are_cut_never_rounded_up():
     raw = synthetic_result("resnet50")
     raw.update(accuracy=0.988558352402746, accuracy_ci95=[0.9824370709382151, 0.9938977879481312])
     result = ComparisonResult.from_dict(raw)
-    assert charts.summary_rows([result])[0]["accuracy (95% interval)"] == "98.85% (98.24%–99.38%)"
+    assert charts.summary_rows([result])[0]["accuracy (95% interval)"] == "98.85% (98.24–99.38%)"
     bars = charts.headline_bars([result]).data[0]
     assert bars.text[0] == "98.85%" and bars.customdata[0] == "98.24–99.38%"
-    assert "98.85%" in charts.diagnose_model_note([result], "resnet50", 160, 0.988558352402746)
+
+
+def test_the_chart_of_scans_from_elsewhere_colours_each_network_as_every_other_chart(tmp_path):
+    from model.views.catalog import ModelReport
+    from model.views.colours import model_colour
+    from model.views.comparison_external import networks
+
+    from .test_comparison import synthetic_external
+
+    measured = ComparisonResult.from_dict(synthetic_result("resnet50", external=True))
+    checkpoint = tmp_path / "resnet50.safetensors"
+    checkpoint.write_bytes(b"\0" * 10)
+    later = ModelReport(checkpoint, {"arch": "resnet50", "preprocess": {"input_size": 160}}, None, None,
+                        external=synthetic_external(4))
+    fig = charts.elsewhere_by_sequence(networks([measured], [later]))
+    assert {t.marker.color for t in fig.data} == {model_colour("resnet50")}
+    assert sorted(t.marker.pattern.shape for t in fig.data) == ["", "/"]  # the bundled second version hatched

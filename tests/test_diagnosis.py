@@ -45,3 +45,6 @@ def test_the_calibration_note_claims_only_what_was_measured():
     assert "0.0273 on Kaggle Testing and 0.2438 on scans from other sources" in note
     assert "validation split (336 images)" in note
     assert "not measured" in calibration_note(fitted, None, None)
+    kept_raw = {"temperature": 1.0, "calibration": {"fitted_on": None, "measured_on": "validation split"}}
+    note = calibration_note(kept_raw, {"ece": 0.03}, {"ece": 0.0721})
+    assert "raw probabilities" in note and "calibrated (temperature" not in note and "0.0721" in note

@@ -115,6 +115,7 @@ def test_light_rooms_load_without_the_scientific_stack():
     """The Data & evaluation and Model card pages read reports: no scikit-learn, SciPy or imagehash."""
     code = ("import sys; import model.views.catalog, model.views.charts, model.views.robustness, "
             "model.views.comparison_charts, model.views.diagnosis, model.views.external, model.comparison.results, model.classifier.explanation, "
+            "model.views.headline, model.views.dataset, model.views.kaggle_testing, model.views.card, model.views.leak, "
             "model.names, model.paths; "
             "print(sorted(m for m in ('sklearn', 'scipy', 'imagehash', 'pytorch_grad_cam') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PACKAGE.parent)

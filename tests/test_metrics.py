@@ -70,3 +70,21 @@ def test_tumour_versus_no_tumour():
     binary = classification_metrics(y_true, one_hot(y_pred), classes)["tumour_vs_no_tumour"]
     assert binary == {"sensitivity": 0.75, "specificity": 0.5, "missed_tumours": 1, "tumours": 4}
     assert classification_metrics([0], one_hot([0]), CLASSES)["tumour_vs_no_tumour"] is None
+
+
+def test_the_case_group_interval_holds_the_true_share_about_95_percent_of_the_time():
+    # Synthetic clustered sets with a few huge groups (model.evaluation.coverage): 200 of them, so
+    # a coverage of 0.95 reads 0.92-0.98 by chance, and an interval that ignores groups fails.
+    from model.evaluation.coverage import coverage
+    held = coverage("lognormal and three huge", n_groups=150, repeats=200)
+    assert 0.90 <= held <= 0.99
+
+
+def test_an_interval_over_slices_fails_the_same_coverage_check():
+    from model.evaluation.coverage import coverage
+    from model.evaluation.metrics import cluster_rate_ci
+
+    def over_slices(groups, hits, seed=0):  # every slice its own group
+        return cluster_rate_ci(np.arange(len(hits)), hits, seed=seed)
+
+    assert coverage("lognormal and three huge", n_groups=150, repeats=100, interval=over_slices) < 0.85

@@ -128,6 +128,24 @@ def test_release_calibrates_guards_and_evaluates_a_run(tiny_dataset, tmp_path):
     assert len(list((tmp_path / "mistakes").glob("*.jpg"))) == len(metrics["misclassified"])
 
 
+def test_release_can_keep_the_raw_probabilities_and_a_run_can_keep_its_last_epoch(tiny_dataset, tmp_path):
+    from model.evaluation.release import release
+
+    run_dir, weights = tmp_path / "run", tmp_path / "weights"
+    weights.mkdir()
+    run(TrainConfig(data=str(tiny_dataset), out=str(run_dir), epochs=2, keep="last", **TINY))
+    released = release(run_dir, "tiny", tiny_dataset, cache_dir="none", weights_dir=weights, fit_on="none")
+    meta = load_classifier(released).metadata
+    assert meta["validation"]["epoch"] == 2  # the last epoch, whatever its validation accuracy
+    assert meta["temperature"] == 1.0 and meta["calibration"]["fitted_on"] is None
+    assert "validation split" in meta["calibration"]["measured_on"]
+    with pytest.raises(SystemExit):  # a temperature on the external list needs the list
+        from model.evaluation.calibration import main as calibrate
+        calibrate(["--checkpoint", str(released), "--fit-on", "external"])
+    with pytest.raises(SystemExit):
+        parse_args(["--keep", "middle"])
+
+
 def test_cli_changes_augmentation_knobs():
     cfg = parse_args(["--augment", "rot90=0.25", "vflip=0.5", "--cache-dir", "none"])
     assert cfg.augment["rot90"] == 0.25 and cfg.augment["vflip"] == 0.5 and cfg.augment["hflip"] == 0.5

@@ -62,3 +62,47 @@ def test_the_comparison_table_and_chart_have_a_row_and_a_bar_set_per_model():
     fig = models_by_sequence_chart({"ResNet50": EXTERNAL, "MobileNetV2": other})
     assert [bar.name for bar in fig.data] == ["ResNet50", "MobileNetV2"]
     assert fig.data[1].y[0] == pytest.approx(other["by_sequence"]["T1"]["sensitivity"]["value"] * 100)
+
+
+def test_the_interval_note_derives_the_largest_groups_share_and_its_draws():
+    from math import comb
+
+    from model.views.external import interval_skew_note
+    note = interval_skew_note({"accuracy": {"value": 0.5, "ci95": [0.4, 0.8], "n": 640, "case_groups": 197,
+                                            "largest_case_group": 293}})
+    assert "holds 293 of the 640 slices behind the 3-class accuracy (45%)" in note  # 45.78%, cut
+    # a group is drawn k times out of 197 draws with probability C(197, k) (1/197)^k (196/197)^(197-k)
+    draws = [percent(comb(197, k) * (1 / 197) ** k * (196 / 197) ** (197 - k), 0) for k in range(3)]
+    assert draws == ["36%", "36%", "18%"]
+    assert f"out of about {draws[0]} of its resamples, draws it once in {draws[1]} and twice in {draws[2]}" in note
+    assert "off-centre" in note
+
+
+@pytest.mark.parametrize("accuracy", [
+    {"value": 0.5, "ci95": [0.4, 0.6], "n": 314, "case_groups": 80},  # made before figures carried the key
+    {"value": 0.5, "ci95": None, "n": 20, "case_groups": 1, "largest_case_group": 20},  # one case: no interval
+])
+def test_the_interval_note_is_left_out_without_a_largest_group_to_explain(accuracy):
+    from model.views.external import interval_skew_note
+    assert interval_skew_note({"accuracy": accuracy}) is None
+
+
+def test_the_interval_note_reads_a_committed_result_file_with_the_key():
+    from model.views.external import interval_skew_note
+    report = json.loads((REPO / "model/weights/efficientnet_lite0.external.json").read_text())
+    accuracy = report["accuracy"]
+    note = interval_skew_note(report)
+    assert f"holds {accuracy['largest_case_group']:,} of the {accuracy['n']:,} slices" in note
+    assert percent(accuracy["largest_case_group"] / accuracy["n"], 0) in note
+    assert f"draws the {accuracy['case_groups']} case groups" in note
+
+
+def test_the_sequence_reading_names_each_sequence_and_what_kaggle_holds():
+    from model.views.external import sequence_reading, sequences_named
+    assert sequences_named(EXTERNAL) == "T1, contrast-enhanced T1 and T2"
+    text = sequence_reading(EXTERNAL, "Kaggle note.")
+    for block in EXTERNAL["by_sequence"].values():
+        assert figure_text(block["sensitivity"]) in text
+    assert "Kaggle note." in text
+    best = max(EXTERNAL["by_sequence"], key=lambda s: EXTERNAL["by_sequence"][s]["sensitivity"]["value"])
+    assert ("finds tumours best on contrast-enhanced T1" in text) == (best == "T1C+")

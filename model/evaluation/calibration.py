@@ -7,8 +7,11 @@ images, split and seed as ``model.training.train``) and stores it in the checkpo
 where :class:`model.Classifier` applies it to every probability it returns.
 
 With ``--external MANIFEST`` the fit also takes the external set's calibration list (slices of our
-classes only; no run trains on it), and each source counts half of the likelihood, so the
-temperature serves uploads from elsewhere as well as Kaggle-like ones.
+classes only; no run trains on it), and each source counts half of the likelihood (``--fit-on both``,
+the default then); ``--fit-on external`` fits on that list alone. ``--fit-on none`` keeps the network's
+raw probabilities (T = 1) and records their ECE: measured on the external validation part, every
+fitted temperature made both bundled networks worse calibrated on scans from elsewhere
+(docs/experiments.md, "Calibration").
 """
 from __future__ import annotations
 
@@ -102,6 +105,27 @@ def source_balanced(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndar
     return np.concatenate([lg for lg, _ in parts]), np.concatenate([lb for _, lb in parts]), weights
 
 
+#: What ``--fit-on`` may name: the sources the temperature is fitted on, or none (T = 1).
+FIT_CHOICES = ("validation", "both", "external", "none")
+
+
+def _fit_sources(args, parser) -> tuple[list, str]:
+    """The (logits, labels) parts the temperature is fitted on, and a phrase naming them."""
+    kaggle = validation_logits(Path(args.checkpoint), cache_dir_arg(args.cache_dir))
+    parts, names = [kaggle], [f"validation split ({len(kaggle[1])} images)"]
+    if args.fit_on in ("both", "external", "none") and args.external:
+        try:
+            outside = external_logits(Path(args.checkpoint), args.external, args.external_split)
+        except ManifestError as err:  # a malformed manifest or list: its message, no traceback
+            parser.exit(2, f"error: {err}\n")
+        parts.append(outside)
+        names.append(f"the {args.external_split} list of {Path(args.external).parent.name} "
+                     f"({len(outside[1])} images)")
+    if args.fit_on == "external":
+        return parts[1:], names[1]
+    return parts, " and ".join(names) + (", each weighing half" if len(parts) > 1 else "")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
@@ -109,30 +133,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--external", default=None, metavar="MANIFEST",
                         help="also fit on this external set's calibration list, each source weighing half")
     parser.add_argument("--external-split", default="calibration")
+    parser.add_argument("--fit-on", choices=FIT_CHOICES, default=None,
+                        help="validation (Kaggle's), both (with --external: the default), external (its list "
+                             "alone), or none (T = 1: the ECE is measured on the same images, nothing fitted)")
     args = parser.parse_args(argv)
-    logits, labels = validation_logits(Path(args.checkpoint), cache_dir_arg(args.cache_dir))
-    fitted_on = f"validation split ({len(labels)} images)"
-    weights = None
-    if args.external:
-        try:
-            outside = external_logits(Path(args.checkpoint), args.external, args.external_split)
-        except ManifestError as err:  # a malformed manifest or list: its message, no traceback
-            parser.exit(2, f"error: {err}\n")
-        logits, labels, weights = source_balanced([(logits, labels), outside])
-        fitted_on += (f" and the {args.external_split} list of {Path(args.external).parent.name} "
-                      f"({len(outside[1])} images), each weighing half")
-    temperature = fit_temperature(logits, labels, weights)
+    args.fit_on = args.fit_on or ("both" if args.external else "validation")
+    if args.fit_on in ("both", "external") and not args.external:
+        parser.error(f"--fit-on {args.fit_on} needs --external MANIFEST")
+    parts, fitted_on = _fit_sources(args, parser)
+    logits, labels, weights = source_balanced(parts)
+    temperature = 1.0 if args.fit_on == "none" else fit_temperature(logits, labels, weights)
     before = reliability_bins(softmax(logits, axis=1), labels)["ece"]
     after = reliability_bins(softmax(logits / temperature, axis=1), labels)["ece"]
     tensors, meta = load_checkpoint(args.checkpoint)
     meta["temperature"] = temperature
-    meta["calibration"] = {"fitted_on": fitted_on,
+    meta["calibration"] = {"fitted_on": None if args.fit_on == "none" else fitted_on,
+                           "measured_on": fitted_on,
                            "validation_ece_before": before, "validation_ece_after": after}
-    # A weight soup (model.training.soup) had no epoch of its own: its validation record is measured here.
-    meta.setdefault("validation", {"val_acc": float((logits.argmax(1) == labels).mean()),
-                                   "measured_by": "model.evaluation.calibration"})
+    if args.fit_on != "external":  # parts[0] is Kaggle's validation split
+        # A weight soup (model.training.soup) had no epoch of its own: its validation record is measured here.
+        meta.setdefault("validation", {"val_acc": float((parts[0][0].argmax(1) == parts[0][1]).mean()),
+                                       "measured_by": "model.evaluation.calibration"})
     save_checkpoint(args.checkpoint, tensors, meta)
-    print(f"temperature {temperature:.4f}; validation ECE {before:.4f} -> {after:.4f} ({len(labels)} images)")
+    print(f"temperature {temperature:.4f} ({args.fit_on}); ECE {before:.4f} -> {after:.4f} "
+          f"({len(labels)} images: {fitted_on})")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from ..figures import percent
 from ..names import NO_TUMOUR
 from ..paths import DEFAULT_CHECKPOINT, EXTERNAL_DIR, result_file
 from .calibration import reliability_bins
-from .metrics import cluster_bootstrap_ci
+from .metrics import cluster_rate_ci
 
 __all__ = ["evaluate_external", "external_metrics", "predict_manifest"]
 
@@ -51,10 +51,12 @@ def _figure(hits: np.ndarray, mask: np.ndarray, groups: np.ndarray, seed: int) -
         return {"value": None, "ci95": None, "n": 0}
     if len(set(groups[rows])) < 2:  # one case: nothing to resample
         return {"value": _rate(hits, rows), "ci95": None, "n": int(len(rows)), "case_groups": 1}
-    interval = cluster_bootstrap_ci(groups[rows], lambda idx: _rate(hits, rows[idx]) if len(idx) else np.nan,
-                                    seed=seed)
+    interval = cluster_rate_ci(groups[rows], hits[rows], seed=seed)
+    # The largest group's share of the rows: one chain of many slices, drawn 0, 1 or 2 times by the
+    # bootstrap, is what sets an interval off-centre around its figure (docs/intervals.md).
+    largest = int(np.unique(groups[rows], return_counts=True)[1].max())
     return {"value": _rate(hits, rows), "ci95": list(interval), "n": int(len(rows)),
-            "case_groups": int(len(set(groups[rows])))}
+            "case_groups": int(len(set(groups[rows]))), "largest_case_group": largest}
 
 
 def commonest_mistake(truth: np.ndarray, answer: np.ndarray, rows: np.ndarray, classes: list[str]) -> dict | None:

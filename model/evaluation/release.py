@@ -58,13 +58,15 @@ def _earlier_history(run: Path, init_from: Path) -> list[dict]:
 
 
 def release(run: Path, name: str, data: Path, cache_dir: str, weights_dir: Path = WEIGHTS_DIR,
-            ood_quantile: float = 0.999, mistakes_dir: Path | None = None, external: str | None = None) -> Path:
+            ood_quantile: float = 0.999, mistakes_dir: Path | None = None, external: str | None = None,
+            fit_on: str | None = None) -> Path:
     """Copy, calibrate, guard, evaluate and write the ONNX graph; returns the released checkpoint's path.
 
     Args:
         mistakes_dir: where to put a thumbnail of every misclassified Testing image
             (``assets/mistakes`` for the model the Data & evaluation page describes).
         external: an external set's manifest whose calibration list joins the temperature fit.
+        fit_on: ``model.evaluation.calibration``'s ``--fit-on`` (None: its default).
     """
     target = weights_dir / f"{name}.safetensors"
     shutil.copyfile(run / "best.safetensors", target)
@@ -72,7 +74,7 @@ def release(run: Path, name: str, data: Path, cache_dir: str, weights_dir: Path 
     history = json.dumps(combined_history(run), indent=1)
     atomic_write(weights_dir / f"{name}.history.json", lambda tmp: Path(tmp).write_text(history))
     calibration.main(["--checkpoint", str(target), "--cache-dir", cache_dir]
-                     + (["--external", external] if external else []))
+                     + (["--external", external] if external else []) + (["--fit-on", fit_on] if fit_on else []))
     guard_fit.main(["--checkpoint", str(target), "--data", str(data), "--cache-dir", cache_dir,
                    "--quantile", str(ood_quantile)])
     evaluate.main(["--checkpoint", str(target), "--data", str(data / "Testing"), "--store",
@@ -96,11 +98,13 @@ def main(argv: list[str] | None = None) -> None:
                         help="thumbnails of the misclassified Testing images (assets/mistakes for the bundled model)")
     parser.add_argument("--external", default=None, metavar="MANIFEST",
                         help="fit the temperature on this external set's calibration list too")
+    parser.add_argument("--fit-on", choices=calibration.FIT_CHOICES, default=None,
+                        help="what the temperature is fitted on (python -m model calibrate --help); none keeps T = 1")
     args = parser.parse_args(argv)
     weights_dir = Path(args.weights_dir)
     weights_dir.mkdir(parents=True, exist_ok=True)
     target = release(Path(args.run), args.name, Path(args.data), args.cache_dir, weights_dir, args.ood_quantile,
-                     args.mistakes_dir, args.external)
+                     args.mistakes_dir, args.external, args.fit_on)
     print(f"released {target}")
 
 

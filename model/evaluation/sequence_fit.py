@@ -20,7 +20,7 @@ from ..classifier.sequence import SequenceModel
 from ..data.manifest import SEQUENCES, ManifestError, ManifestSet, read_manifest, read_split, split_file
 from ..figures import percent
 from ..paths import DEFAULT_CHECKPOINT, EXTERNAL_DIR, result_file
-from .metrics import cluster_bootstrap_ci
+from .metrics import cluster_rate_ci
 
 __all__ = ["features_of", "fit_sequence_model", "main"]
 
@@ -45,7 +45,7 @@ def fit_sequence_model(clf: Classifier, training: ManifestSet, validation: Manif
     truth = np.asarray(validation.sequences)
     hits = guess == truth
     groups = np.asarray(validation.case_groups)
-    interval = cluster_bootstrap_ci(groups, lambda idx: float(hits[idx].mean()), seed=seed)
+    interval = cluster_rate_ci(groups, hits, seed=seed)
     per_sequence = {s: float(hits[truth == s].mean()) for s in SEQUENCES if (truth == s).any()}
     report = {"accuracy": float(hits.mean()), "accuracy_ci95": list(interval), "n_images": int(len(truth)),
               "n_case_groups": int(len(set(groups))), "recall": per_sequence,

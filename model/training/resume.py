@@ -23,7 +23,8 @@ _RESUME_FREE = {"out", "device", "cache_dir", "data"}
 # Settings added after some runs were written, as those runs had them.
 _LEGACY = {"zero_init_residual": False, "teachers": [], "distill_weight": 0.5, "distill_temperature": 2.0,
            "external": None, "external_split": "training", "external_share": 0.3,
-           "other_tumour": "leave_out", "external_normal_weight": 1.0, "sync_bn": False}
+           "other_tumour": "leave_out", "external_normal_weight": 1.0, "sync_bn": False,
+           "keep": "best"}
 _LEGACY_AUGMENT = {"vflip": 0.0, "rot90": 0.0, "remap_p": 0.0, "remap_knots": 6, "remap_nonmonotonic": 0.5,
                    "invert_p": 0.0, "equalise_p": 0.0}
 

@@ -273,7 +273,7 @@ def close_epoch(out: Path, cfg: TrainConfig, spec: PreprocessSpec, data: TrainDa
     state["history"].append(record)
     print(json.dumps(record), flush=True)
     best = state["best"]
-    if (va_acc, -va_loss) > (best["val_acc"], -best["val_loss"]):
+    if cfg.keep == "last" or (va_acc, -va_loss) > (best["val_acc"], -best["val_loss"]):
         state["best"] = record
         export_best(out, ema, cfg, spec, data, record)
     state["epoch"] = record["epoch"]
@@ -285,6 +285,10 @@ def close_epoch(out: Path, cfg: TrainConfig, spec: PreprocessSpec, data: TrainDa
         "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
         "generator": gen.get_state(), "torch_rng": torch.get_rng_state(), "config": asdict(cfg),
     })
+
+
+#: TrainConfig.keep: which epoch's EMA is exported as best.safetensors.
+KEEP_CHOICES = ("best", "last")
 
 
 def parse_args(argv: list[str] | None = None) -> TrainConfig:
@@ -300,6 +304,8 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         args["augment"] = augment_settings(args["augment"])
     except ValueError as err:
         parser.error(str(err))
+    if args.get("keep", "best") not in KEEP_CHOICES:
+        parser.error(f"--keep must be one of {', '.join(KEEP_CHOICES)}, not {args['keep']!r}")
     threads = args.pop("threads")
     torch.set_num_threads(threads or default_threads())
     args["cache_dir"] = cache_dir_arg(args.get("cache_dir"))

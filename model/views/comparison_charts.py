@@ -1,7 +1,7 @@
 """Plotly figures comparing models from their result files (no Streamlit here).
 
-Every function takes a list of :class:`model.comparison.results.ComparisonResult`; each model
-keeps one colour across all figures.
+Every function takes a list of :class:`model.comparison.results.ComparisonResult`; each network
+keeps one colour across all figures and pages (:func:`model.views.colours.model_colour`).
 """
 from __future__ import annotations
 
@@ -9,20 +9,16 @@ import math
 from typing import Sequence
 
 import plotly.graph_objects as go
-from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from ..comparison.results import ComparisonResult
 from ..figures import fixed, percent, percent_range
-from .comparison_external import initialised_text
 from .charts import FONT
+from .colours import model_colour
+from .comparison_external import Network, initialised_text
+from .external import figure_text, models_by_sequence_chart
 
 _MARGIN = dict(l=10, r=10, t=40, b=40)
-_PALETTE = qualitative.D3
-
-
-def colour(index: int) -> str:
-    return _PALETTE[index % len(_PALETTE)]
 
 
 def _legend() -> dict:
@@ -53,20 +49,23 @@ def headline_bars(results: Sequence[ComparisonResult]) -> go.Figure:
 
 
 def accuracy_vs_latency(results: Sequence[ComparisonResult]) -> go.Figure:
-    """Accuracy against CPU milliseconds per image; the bubble's area grows with the parameter count."""
+    """Accuracy against CPU milliseconds per image; the bubble's area grows with the parameter count.
+
+    The names are in the legend and on hover, never written beside the bubbles (where they would overlap).
+    """
     largest = max(r.parameters for r in results)
     fig = go.Figure()
-    for i, r in enumerate(results):
+    for r in results:
         fig.add_trace(go.Scatter(
-            x=[r.latency["ms_per_image_batch1"]], y=[r.accuracy], name=r.display_name, mode="markers+text",
-            text=[r.display_name], textposition="top center",
-            marker=dict(size=[12 + 48 * math.sqrt(r.parameters / largest)], color=colour(i), opacity=0.75,
+            x=[r.latency["ms_per_image_batch1"]], y=[r.accuracy], name=r.display_name, mode="markers",
+            marker=dict(size=[12 + 48 * math.sqrt(r.parameters / largest)], color=model_colour(r.arch), opacity=0.75,
                         line=dict(width=1, color="#333")),
             customdata=[[r.parameters / 1e6]],
             hovertemplate=f"{r.display_name}<br>%{{x:.1f}} ms per image<br>accuracy {percent(r.accuracy)}"
                           "<br>%{customdata[0]:.1f} M parameters<extra></extra>"))
     fig.update_layout(xaxis=dict(title="CPU milliseconds per image (batch 1, 2 threads)", rangemode="tozero"),
-                      yaxis=dict(title="accuracy on Testing", tickformat=".0%"), showlegend=False,
+                      yaxis=dict(title="accuracy on Testing", tickformat=".0%"),
+                      legend=dict(orientation="v", x=1.02, xanchor="left", y=1, itemsizing="constant"),
                       height=420, margin=_MARGIN, font=FONT)
     return fig
 
@@ -111,12 +110,12 @@ def roc_curves(results: Sequence[ComparisonResult]) -> go.Figure:
         row, col = k // cols + 1, k % cols + 1
         fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dot", color="grey"),
                                  showlegend=False, hoverinfo="skip"), row=row, col=col)
-        for i, r in enumerate(results):
+        for r in results:
             curve = r.roc[cls]
             auc = "n/a" if curve["auc"] is None else f"{curve['auc']:.3f}"
             fig.add_trace(go.Scatter(
                 x=curve["fpr"], y=curve["tpr"], mode="lines", name=r.display_name, legendgroup=r.arch,
-                showlegend=k == 0, line=dict(color=colour(i)),
+                showlegend=k == 0, line=dict(color=model_colour(r.arch)),
                 hovertemplate=f"{r.display_name}, {names[k]} (AUC {auc})<br>false alarms %{{x:.1%}}"
                               "<br>found %{y:.1%}<extra></extra>"), row=row, col=col)
     fig.update_xaxes(title_text="false-positive rate", range=[0, 1])
@@ -129,16 +128,17 @@ def training_curves(results: Sequence[ComparisonResult]) -> go.Figure:
     """Validation accuracy and loss per epoch, a line per model."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=["validation accuracy", "validation loss"],
                         horizontal_spacing=0.1)
-    for i, r in enumerate(results):
+    for r in results:
         history = r.training["history"]
         epochs = [h["epoch"] for h in history]
         for col, key in ((1, "val_acc"), (2, "val_loss")):
             fig.add_trace(go.Scatter(
                 x=epochs, y=[h[key] for h in history], mode="lines+markers", name=r.display_name,
-                legendgroup=r.arch, showlegend=col == 1, line=dict(color=colour(i)), marker=dict(size=5),
+                legendgroup=r.arch, showlegend=col == 1, line=dict(color=model_colour(r.arch)), marker=dict(size=5),
                 hovertemplate=f"{r.display_name}, epoch %{{x}}: %{{y:.3f}}<extra></extra>"), row=1, col=col)
     fig.update_xaxes(title_text="epoch")
     fig.update_yaxes(range=[0, 1], tickformat=".0%", row=1, col=1)
+    fig.update_yaxes(tickformat=".2~f", rangemode="tozero", row=1, col=2)
     fig.update_layout(height=400, margin=_MARGIN, font=FONT, legend=_legend())
     return fig
 
@@ -178,46 +178,43 @@ def protocol_warnings(results: Sequence[ComparisonResult]) -> list[str]:
     return notes
 
 
-def diagnose_model_note(results: Sequence[ComparisonResult], arch: str, input_size: int,
-                        accuracy: float) -> str | None:
-    """A sentence for when the app's Diagnose model is a later version of a network compared here.
-
-    Args:
-        results: the comparison results.
-        arch, input_size, accuracy: the Diagnose page's model (its checkpoint and metrics).
-    Returns:
-        ``None`` when no result has that arch, or when its result is that very model.
-    """
-    match = next((r for r in results if r.arch == arch), None)
-    if match is None or (match.input_size == input_size and math.isclose(match.accuracy, accuracy)):
-        return None
-    return (f"The {match.display_name} on the Diagnose page is a later version of the one compared here: "
-            f"it was trained further at {input_size}×{input_size} px and scores {percent(accuracy)} on the same test "
-            "images (see the Model card). The comparison keeps the version trained like every other network.")
-
-
 def _duration(seconds: float) -> str:
     minutes = round(seconds / 60)
     return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{max(minutes, 1)} min"
 
 
-def _interval(value: float, ci: Sequence[float], write) -> str:
-    return f"{write(value)} ({write(ci[0])}–{write(ci[1])})"
-
-
 def summary_rows(results: Sequence[ComparisonResult]) -> list[dict]:
-    """One table row per model, every figure formatted for reading (intervals are bootstrap 95%)."""
+    """One row per model: its Kaggle Testing figures (intervals are bootstrap 95%); the clean subset's
+    figure names its size, since older and newer result files hold different clean subsets."""
     return [{
         "model": r.display_name,
         "initialised": initialised_text(r),
-        "accuracy (95% interval)": _interval(r.accuracy, r.accuracy_ci95, percent),
-        "macro F1 (95% interval)": _interval(r.macro_f1, r.macro_f1_ci95, fixed),
-        "accuracy, clean subset": percent(r.clean["accuracy"]) if r.clean else "—",
+        "input": f"{r.input_size} px",
+        "accuracy (95% interval)": figure_text({"value": r.accuracy, "ci95": r.accuracy_ci95}),
+        "macro F1 (95% interval)": f"{fixed(r.macro_f1)} ({fixed(r.macro_f1_ci95[0])}–{fixed(r.macro_f1_ci95[1])})",
+        "accuracy, clean subset": f"{percent(r.clean['accuracy'])} of {r.clean['n_images']:,}" if r.clean else "—",
+    } for r in results]
+
+
+def cost_rows(results: Sequence[ComparisonResult]) -> list[dict]:
+    """One row per model: what it costs to run, store and train."""
+    return [{
+        "model": r.display_name,
         "CPU ms / image": f"{r.latency['ms_per_image_batch1']:.1f}",
         "images / s (batch 32)": f"{r.latency['images_per_second_batch32']:.0f}",
         "parameters": f"{r.parameters / 1e6:.1f} M",
         "weights file": f"{r.checkpoint_bytes / 1e6:.0f} MB",
         "training": f"{_duration(r.training['wall_seconds'])}, {r.training['epochs']} epochs",
-        "machine": r.training["machine"] or "not recorded",
+        "training machine": r.training["machine"] or "not recorded",
         "timed on": r.latency["machine"],
     } for r in results]
+
+
+def elsewhere_by_sequence(found: Sequence[Network]) -> go.Figure:
+    """Tumours found on scans from elsewhere, per sequence, one bar per measured network in its own colour
+    (a bundled second version of a compared network hatched)."""
+    measured = [n for n in found if n.external]
+    fig = models_by_sequence_chart({n.name: n.external for n in measured})
+    for trace, n in zip(fig.data, measured):
+        trace.update(marker=dict(color=model_colour(n.arch), pattern_shape="/" if n.variant else ""))
+    return fig

@@ -67,8 +67,13 @@ def calibration_note(metadata: dict, metrics: dict | None, external: dict | None
     measured = [f"{fixed(ece, 4)} on Kaggle Testing" for ece in [(metrics or {}).get("ece")] if ece is not None]
     measured += [f"{fixed(ece, 4)} on scans from other sources"
                  for ece in [(external or {}).get("ece")] if ece is not None]
+    if fitted is None:  # calibration --fit-on none: kept at T = 1 on purpose
+        how = (" They are the network's raw probabilities: a temperature fitted on Kaggle's validation split or on "
+               "the external calibration list made them worse calibrated on scans from other sources.")
+    else:
+        how = f" They were calibrated (temperature scaling on the {fitted})."
     if not measured:
-        return f" They were calibrated (temperature scaling on the {fitted}); how well was not measured."
-    return (f" They were calibrated (temperature scaling on the {fitted}). The expected calibration error, "
+        return how + " How well they are calibrated was not measured."
+    return (how + " The expected calibration error, "
             f"the average gap between a bar and how often it is right, is {' and '.join(measured)}: "
             "read a bar as a rough guide, rougher on scans from other hospitals.")

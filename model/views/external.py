@@ -2,6 +2,7 @@
 on scans from other sources, by sequence and by tumour type, in charts and plain words."""
 from __future__ import annotations
 
+from math import comb
 from typing import Any
 
 import plotly.graph_objects as go
@@ -11,7 +12,8 @@ from ..names import NO_TUMOUR, class_name
 from .charts import FONT
 
 __all__ = ["SEQUENCE_NAMES", "by_sequence_chart", "by_tumour_type_chart", "external_reading", "figure_text",
-           "models_by_sequence_chart", "models_side_by_side"]
+           "interval_skew_note", "models_by_sequence_chart", "models_side_by_side", "sequence_reading",
+           "sequences_named"]
 
 SEQUENCE_NAMES = {"T1": "T1", "T1C+": "contrast-enhanced T1", "T2": "T2"}
 #: The three figures charted per sequence, in the words the page uses.
@@ -82,6 +84,48 @@ def external_reading(external: dict[str, Any]) -> list[str]:
         lines.append(f"The set has no {', '.join(external['classes_absent'])} images; "
                      f"{figure_text(external['absent_class_answers'])} of the answers named one anyway.")
     return lines
+
+
+def sequences_named(external: dict[str, Any]) -> str:
+    """The sequences the external report covers, in words: ``"T1, contrast-enhanced T1 and T2"``."""
+    names = [SEQUENCE_NAMES.get(s, s) for s in external["by_sequence"]]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1] if names else "none"
+
+
+def sequence_reading(external: dict[str, Any], kaggle_sequences: str) -> str:
+    """Under the by-sequence chart: tumours found per sequence, and what it says given what Kaggle's tumour
+    slices are (``kaggle_sequences``, a sentence from :func:`model.views.dataset.kaggle_sequences`)."""
+    found = {s: b["sensitivity"] for s, b in external["by_sequence"].items() if b["sensitivity"]["value"] is not None}
+    text = "By sequence: tumours found " + "; ".join(
+        f"on {SEQUENCE_NAMES.get(s, s)} slices {figure_text(f)}" for s, f in found.items()) + f". {kaggle_sequences}"
+    best = max(found, key=lambda s: found[s]["value"]) if found else None
+    if best == "T1C+" and len(found) > 1:
+        text += (" A model that learned the kind of scan rather than the lesion finds tumours best on "
+                 "contrast-enhanced T1 and misses more of them on the other sequences, as here.")
+    return text
+
+
+def interval_skew_note(external: dict[str, Any]) -> str | None:
+    """Why an interval can sit off-centre around its figure, from the accuracy figure's largest case group.
+
+    The interval is a percentile bootstrap over case groups (``model.evaluation.metrics.cluster_rate_ci``,
+    docs/intervals.md): each resample draws ``case_groups`` groups with replacement, so a given group is
+    drawn k times with the binomial probability C(G, k) (1/G)^k (1 - 1/G)^(G-k). One group holding a large
+    share of the rows then moves the resampled figure in large steps.
+
+    Returns:
+        A sentence, or ``None`` for a report made before figures carried ``largest_case_group``.
+    """
+    figure = external.get("accuracy") or {}
+    largest, rows, groups = figure.get("largest_case_group"), figure.get("n"), figure.get("case_groups")
+    if not largest or not rows or not groups or groups < 2:
+        return None
+    draws = [comb(groups, k) * (1 / groups) ** k * (1 - 1 / groups) ** (groups - k) for k in range(3)]
+    return (f"One chain of linked slices (one case group) holds {largest:,} of the {rows:,} slices behind the "
+            f"3-class accuracy ({percent(largest / rows, 0)}); the bootstrap draws the {groups} case groups with "
+            f"replacement, so it leaves that chain out of about {percent(draws[0], 0)} of its resamples, draws it "
+            f"once in {percent(draws[1], 0)} and twice in {percent(draws[2], 0)}. Each count moves the figure a "
+            "long way, so an interval can be wide and sit off-centre around its figure.")
 
 
 def side_by_side_rows(metrics: dict[str, Any], external: dict[str, Any]) -> list[dict[str, str]]:

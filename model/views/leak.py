@@ -9,11 +9,12 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from ..figures import percent, percent_range
+from ..figures import fixed, percent, percent_range
 from ..names import NO_TUMOUR, class_name
 from .charts import FONT
 
-__all__ = ["LINKS", "clean_subset_reading", "figshare_conflicts", "mirror_check", "mirror_leak_chart", "pair_kind"]
+__all__ = ["LINKS", "clean_subset_reading", "figshare_conflicts", "mirror_check", "mirror_leak_chart", "pair_kind",
+           "pair_reading"]
 
 #: How a Testing image is tied to Training, in the order the bars stack, with their colours.
 LINKS = {"twin as is": "#8d99ae", "mirrored copy": "#d1495b", "turned copy": "#edae49", "clean": "#66a182"}
@@ -89,23 +90,33 @@ def pair_kind(pair: dict[str, Any]) -> str:
     return f"{pair['kind']} duplicate" if transform == "as is" else f"{transform} copy"
 
 
+def pair_reading(pair: dict[str, Any]) -> str:
+    """An example pair's kind, hash distance and pixel correlation, as shown beside its two pictures."""
+    return (f"**{pair_kind(pair)}**  \nhash distance {pair['hash_distance']} of 64 bits, "
+            f"pixel correlation {fixed(pair['correlation'], 3)}")
+
+
 def clean_subset_reading(metrics: dict[str, Any]) -> str:
-    """What the clean-subset figure says, in words: its accuracy, how many normals it holds (none since
-    the audit counts mirrored copies), and the figure without the images Figshare labels otherwise."""
+    """What the clean-subset figure says, in words: its accuracy beside the subset made before the audit
+    counted mirrored copies (both named in one sentence), how many normals it holds (none since the audit
+    counts mirrored copies), and what leaving out the images Figshare labels otherwise changes."""
     clean = metrics["clean"]
     counts = dict(zip(clean["classes"], map(sum, clean["confusion_matrix"])))
     normals = counts.get(NO_TUMOUR, 0)
     text = (f"On the {clean['n_images']} Testing images with no copy in Training the model scores "
-            f"{percent(clean['accuracy'])} (95% interval {percent_range(*clean['accuracy_ci95'])}). This is the "
-            f"figure to quote, for the tumour classes: it holds {normals or 'no'} no-tumour image"
-            f"{'s' * (normals != 1)}, so it says {'nothing' if not normals else 'little'} about that class.")
+            f"{percent(clean['accuracy'])} (95% interval {percent_range(*clean['accuracy_ci95'])})")
     earlier = metrics.get("clean_before_mirror_check")
     if earlier and earlier.get("n_images"):
-        text += (f" Before the audit counted mirrored and turned copies, the subset held {earlier['n_images']} "
-                 f"images and the model scored {percent(earlier['accuracy'])} there.")
+        text += (f"; on the {earlier['n_images']} images of the subset as it held before the audit counted "
+                 f"mirrored and turned copies, {percent(earlier['accuracy'])}")
+    text += (f". Quote the first, for the tumour classes: it holds {normals or 'no'} no-tumour image"
+             f"{'s' * (normals != 1)}, so it says {'nothing' if not normals else 'little'} about that class.")
     disputed = metrics.get("without_label_conflicts")
     if disputed:
         left_out = len(disputed["left_out"])
-        text += (f" Without the {left_out} Testing image{'s' * (left_out != 1)} Figshare labels otherwise, "
-                 f"accuracy on all of Testing is {percent(disputed['accuracy'])} (with: {percent(metrics['accuracy'])}).")
+        before, after = percent(metrics["accuracy"]), percent(disputed["accuracy"])
+        them = "it" if left_out == 1 else "them"
+        text += f" Without the {left_out} Testing image{'s' * (left_out != 1)} Figshare labels otherwise, "
+        text += (f"accuracy on all of Testing stays {before}: leaving {them} out changes nothing at the digits shown."
+                 if before == after else f"accuracy on all of Testing is {after}, against {before} with {them}.")
     return text

@@ -9,9 +9,10 @@ from typing import Any
 from ..figures import fixed, percent, percent_range
 from ..names import class_name
 from ..paths import DEFAULT_CHECKPOINT, HEAT_MAP_OUTLINES_DIR, result_file
+from .heat_map_names import heat_map_name
 
-__all__ = ["REPORT_FILE", "example_pictures", "localisation_rows", "localisation_summary", "map_pointing_note",
-           "read_localisation"]
+__all__ = ["REPORT_FILE", "example_pictures", "localisation_rows", "localisation_summary", "map_cell",
+           "map_pointing_note", "read_localisation"]
 
 #: The bundled model's result file; read at call time, so a test can point it elsewhere.
 REPORT_FILE = result_file(DEFAULT_CHECKPOINT, "localisation")
@@ -31,15 +32,22 @@ def _with_interval(summary: dict, as_percent: bool) -> str:
     return f"{value} ({percent_range(low, high, 0) if as_percent else f'{fixed(low, 2)}–{fixed(high, 2)}'})"
 
 
+def map_cell(name: str) -> str:
+    """A heat map's plain name, for a table that renders Markdown (``st.table``); a measured candidate's
+    code name follows in small type, so the command that measured it can still be found."""
+    plain = heat_map_name(name)
+    return plain if plain == name else f"{plain} :small[`{name}`]"
+
+
 def localisation_rows(report: dict[str, Any]) -> list[dict[str, str]]:
     """One row per heat map and baseline: its overall figures with their 95% intervals, and the
-    pointing game per tumour class."""
+    pointing game per tumour class. Candidates (``GradCAMPlusPlus:fine``) read in plain words."""
     rows = []
     for name, summary in report["maps"].items():
         overall = summary["overall"]
         by_class = ", ".join(f"{class_name(c).lower()} {percent(s['pointing_game']['mean'], 0)}"
                              for c, s in summary["per_class"].items())
-        rows.append({"map": name, "images": str(overall["n"]),
+        rows.append({"map": map_cell(name), "images": str(overall["n"]),
                      "peak on the tumour": _with_interval(overall["pointing_game"], True),
                      "heat inside the outline": _with_interval(overall["energy_inside"], True),
                      "pixel AUC": _with_interval(overall["auc"], False), "peak on the tumour, by class": by_class})
