@@ -12,7 +12,7 @@ import streamlit as st
 
 from model.paths import DEFAULT_CHECKPOINT
 from model.views.catalog import bundled_samples
-from model.views.tour import choice_label, guided_tour, sample_choices
+from model.views.tour import guided_tour, sample_choices
 
 
 @dataclass(frozen=True)
@@ -72,13 +72,14 @@ def follow_app_navigation() -> None:
         st.rerun()
 
 
-#: Where the Diagnose page's picture comes from.
+#: Where the picture a page classifies comes from.
 SOURCES = ("Sample MRI", "Upload your own")
 
 
-def show_tour(tour: list) -> None:
+def _tour_row(tour: list, choices: dict) -> None:
     """The "try these" row: each tour stop's thumbnail and a button that puts it in the sample picker."""
-    choices = sample_choices(bundled_samples(), tour)
+    labels = {choice.sample.path.resolve(): label for label, choice in choices.items()}
+
     def pick(label: str) -> None:  # runs before the widgets are drawn, so they show the stop
         st.session_state["source"], st.session_state["sample"] = SOURCES[0], label
 
@@ -86,17 +87,21 @@ def show_tour(tour: list) -> None:
     for column, stop in zip(st.columns(len(tour)), tour):
         column.image(str(stop.sample.path), width=110)
         column.button(stop.title, key=f"tour:{stop.sample.path.name}", on_click=pick,
-                      args=(choice_label(stop, choices),), width="stretch")
+                      args=(labels[stop.sample.path.resolve()],), width="stretch")
 
 
-def sample_or_upload(radio_label: str, upload_label: str, prompt: str) -> Upload:
-    """A bundled sample MRI or the user's own file.
+def sample_or_upload(radio_label: str, upload_label: str, prompt: str, tour_row: bool = False) -> Upload:
+    """A bundled sample MRI, one of the guided tour's pictures (:func:`model.views.tour.guided_tour`;
+    with ``tour_row``, shown first as a "try these" row) or the user's own file.
 
     Stops the page run (after showing ``prompt``) while the upload box is empty.
     """
+    tour = guided_tour()
+    choices = sample_choices(bundled_samples(), tour)
+    if tour_row and tour:
+        _tour_row(tour, choices)
     source = st.radio(radio_label, SOURCES, horizontal=True, label_visibility="collapsed", key="source")
     if source == SOURCES[0]:
-        choices = sample_choices(bundled_samples(), guided_tour())
         choice = choices[st.selectbox("Sample MRI (Kaggle Testing, and the tour's scans from elsewhere)",
                                       list(choices), key="sample")]
         if choice.look_for:

@@ -85,7 +85,7 @@ if clean and clean.get("n_images"):
 wrong = named_mistakes(metrics)
 if wrong is not None:
     st.subheader("The mistakes, by name")
-    groups = mistake_groups(wrong)
+    groups = st.cache_data(mistake_groups)(wrong)  # reads and hashes every thumbnail: once per server
     st.markdown(mistakes_reading(wrong, metrics, groups))
     with st.expander("Every mistake, by name"):
         st.dataframe(mistake_rows(wrong, groups), hide_index=True, width="stretch",

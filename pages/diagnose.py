@@ -11,8 +11,7 @@ from model.views.diagnosis import NO_TUMOUR_MAP_NOTE, calibration_note, verdict
 from model.views.external import sequence_note
 from model.views.localisation import map_pointing_note, read_localisation
 from model.views.networks import default_behind_note, network_choices
-from model.views.tour import guided_tour
-from pages import decoded_scan, follow_app_navigation, sample_or_upload, shared_classifier, show_tour
+from pages import decoded_scan, follow_app_navigation, sample_or_upload, shared_classifier
 
 follow_app_navigation()
 
@@ -75,12 +74,9 @@ st.warning(
     "**Teaching tool, not a diagnosis.** This model has not been validated for clinical use. "
     "Never use it to make decisions about a patient.", icon=":material/school:")
 
-tour = guided_tour()
-if tour:
-    show_tour(tour)
 upload = sample_or_upload(
     "Image", "Brain MRI: an image (JPEG, PNG, TIFF…), a DICOM file or a NIfTI volume (.nii, .nii.gz)",
-    "Choose an image file to classify. Nothing you upload is stored.")
+    "Choose an image file to classify. Nothing you upload is stored.", tour_row=True)
 
 try:
     scan = decoded_scan(upload)

@@ -105,3 +105,14 @@ def test_the_validation_note_derives_the_held_out_share():
     meta = {"data_sources": [{"training_images": 5376, "validation_images": 336}]}
     assert "on 336 images (5.8%) held out of Training" in validation_note(meta)
     assert "on images held out of Training" in validation_note({})
+
+
+def test_the_calibration_reading_names_the_temperature_or_says_there_is_none():
+    from model.views.kaggle_testing import calibration_reading
+
+    calibration = {"validation_ece_before": 0.05, "validation_ece_after": 0.02}
+    fitted = calibration_reading({"ece": 0.03}, {"temperature": 0.64,
+                                                 "calibration": {**calibration, "fitted_on": "validation split"}})
+    assert "A temperature of 0.640, fitted on the validation split" in fitted
+    raw = calibration_reading({"ece": 0.07}, {"temperature": 1.0, "calibration": {**calibration, "fitted_on": None}})
+    assert "No temperature" in raw and "None" not in raw

@@ -49,14 +49,14 @@ def _figure(hits: np.ndarray, mask: np.ndarray, groups: np.ndarray, seed: int) -
     rows = np.flatnonzero(mask)
     if not len(rows):
         return {"value": None, "ci95": None, "n": 0}
-    if len(set(groups[rows])) < 2:  # one case: nothing to resample
+    group_sizes = np.unique(groups[rows], return_counts=True)[1]
+    if len(group_sizes) < 2:  # one case: nothing to resample
         return {"value": _rate(hits, rows), "ci95": None, "n": int(len(rows)), "case_groups": 1}
     interval = cluster_rate_ci(groups[rows], hits[rows], seed=seed)
     # The largest group's share of the rows: one chain of many slices, drawn 0, 1 or 2 times by the
     # bootstrap, is what sets an interval off-centre around its figure (docs/intervals.md).
-    largest = int(np.unique(groups[rows], return_counts=True)[1].max())
     return {"value": _rate(hits, rows), "ci95": list(interval), "n": int(len(rows)),
-            "case_groups": int(len(set(groups[rows]))), "largest_case_group": largest}
+            "case_groups": int(len(group_sizes)), "largest_case_group": int(group_sizes.max())}
 
 
 def commonest_mistake(truth: np.ndarray, answer: np.ndarray, rows: np.ndarray, classes: list[str]) -> dict | None:

@@ -120,19 +120,13 @@ def cluster_rate_ci(groups: Sequence, hits: Sequence, confidence: float = 0.95, 
         groups: one group id per row.
         hits: one 0/1 (or bool) per row.
     """
-    hits_per_group, rows_per_group = rows_and_hits_per_group(groups, hits)
+    per_group = rows_and_hits_per_group(groups, hits)
+    return _percentile_interval(per_group, share_of_rows, confidence, n_resamples, seed, vectorized=True)
 
-    def share(h, n, axis=-1):
-        return h.sum(axis=axis) / n.sum(axis=axis)
 
-    result = bootstrap((hits_per_group, rows_per_group), share, paired=True, vectorized=True,
-                       method="percentile", confidence_level=confidence, n_resamples=n_resamples,
-                       random_state=seed)
-    low, high = result.confidence_interval
-    if np.isnan(low) or np.isnan(high):  # degenerate: all resamples equal
-        value = float(share(hits_per_group, rows_per_group))
-        return value, value
-    return float(low), float(high)
+def share_of_rows(hits: np.ndarray, rows: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Hits over rows, summed along ``axis``: a share of slices from per-group counts (vectorised for scipy)."""
+    return hits.sum(axis=axis) / rows.sum(axis=axis)
 
 
 def rows_and_hits_per_group(groups: Sequence, hits: Sequence) -> tuple[np.ndarray, np.ndarray]:
@@ -143,9 +137,9 @@ def rows_and_hits_per_group(groups: Sequence, hits: Sequence) -> tuple[np.ndarra
 
 
 def _percentile_interval(samples: tuple[np.ndarray, ...], statistic, confidence: float, n_resamples: int,
-                         seed: int) -> tuple[float, float]:
+                         seed: int, vectorized: bool = False) -> tuple[float, float]:
     """scipy's percentile bootstrap over images (paired when there are several arrays)."""
-    result = bootstrap(samples, statistic, paired=True, vectorized=False, method="percentile",
+    result = bootstrap(samples, statistic, paired=True, vectorized=vectorized, method="percentile",
                        confidence_level=confidence, n_resamples=n_resamples, random_state=seed)
     low, high = result.confidence_interval
     if np.isnan(low) or np.isnan(high):  # degenerate: all resamples equal

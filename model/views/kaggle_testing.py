@@ -70,7 +70,9 @@ def calibration_reading(metrics: dict[str, Any], metadata: dict[str, Any]) -> st
     """The expected calibration error on Testing and, where the checkpoint has one, its temperature."""
     calibration = metadata.get("calibration")
     text = f"Expected calibration error on Testing: **{fixed(metrics['ece'])}** (0 is perfect). "
-    if calibration and "temperature" in metadata:
+    if calibration and "temperature" in metadata and calibration.get("fitted_on", "") is None:
+        text += "No temperature rescales the raw scores (calibration was measured, not fitted). "  # --fit-on none
+    elif calibration and "temperature" in metadata:
         text += (f"A temperature of {fixed(metadata['temperature'], 3)}, fitted on the "
                  f"{calibration.get('fitted_on', 'validation split')}, rescales the raw scores (validation ECE "
                  f"{fixed(calibration['validation_ece_before'])} → {fixed(calibration['validation_ece_after'])}). ")

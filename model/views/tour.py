@@ -6,14 +6,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..names import DISPLAY_NAMES
 from ..paths import TOUR_FILE
 from .catalog import Sample
 
-__all__ = ["SampleChoice", "TourStop", "choice_label", "guided_tour", "sample_choices"]
-
-#: The tour's one label outside the four classes: a tumour type the model has no class for.
-OTHER_TUMOUR = "other_tumour"
+__all__ = ["SampleChoice", "TourStop", "guided_tour", "sample_choices"]
 
 
 @dataclass(frozen=True)
@@ -23,13 +19,6 @@ class TourStop:
     sample: Sample
     title: str
     look_for: str
-
-    @property
-    def truth(self) -> str:
-        """The picture's label in words ("a tumour type with no class" for the other types)."""
-        if self.sample.label == OTHER_TUMOUR:
-            return "a tumour of a type the model has no class for"
-        return DISPLAY_NAMES.get(self.sample.label, self.sample.label)
 
 
 def guided_tour(path: Path = TOUR_FILE) -> list[TourStop]:
@@ -61,7 +50,3 @@ def sample_choices(samples: list[Sample], tour: list[TourStop]) -> dict[str, Sam
     choices.update({stop.title: SampleChoice(stop.sample, stop.look_for) for stop in by_path.values()})
     return choices
 
-
-def choice_label(stop: TourStop, choices: dict[str, SampleChoice]) -> str:
-    """The picker's label for ``stop``."""
-    return next(label for label, c in choices.items() if c.sample.path.resolve() == stop.sample.path.resolve())
