@@ -63,7 +63,7 @@ def cold_start() -> dict[str, float | None]:
     the server's peak RSS; then the same start and uploads for the minimal app (:data:`FLOOR_APP`)."""
     from playwright.sync_api import sync_playwright
 
-    from tests.browser_utils import CHROMIUM, CHROMIUM_ARGS, require_chromium, stop
+    from benchmarks.browser_utils import CHROMIUM, CHROMIUM_ARGS, require_chromium, stop
 
     require_chromium()
     with sync_playwright() as pw:
@@ -97,7 +97,7 @@ def cold_start() -> dict[str, float | None]:
 def started_app(page, script: str):
     """Launch `streamlit run <script>` with ``page`` blank, and time it to health, page load and the first
     "Prediction:" text. Returns the process, its URL, when it was launched and those seconds."""
-    from tests.browser_utils import RESULT_PATTERN, free_port, launch_streamlit, wait_healthy
+    from benchmarks.browser_utils import RESULT_PATTERN, free_port, launch_streamlit, wait_healthy
 
     page.goto("about:blank")
     port = free_port()
@@ -149,19 +149,19 @@ def warm_uploads(page) -> list[float]:
     return seconds
 
 
-#: Each page after Diagnose, by its URL path, and a text it shows once it has run to the end.
-#: The comparison page's last heading appears after every bundled model has answered the sample.
-PAGES = {"model_card": "Training configuration and preprocessing", "model_comparison": "Two models can agree",
-         "data_evaluation": "only real scans from elsewhere can show the rest"}
+#: Each page after Diagnose, by its URL path (the comparison page runs every bundled model on the sample).
+PAGES = ("model_card", "model_comparison", "data_evaluation")
 
 
 def visit_every_page(page, url: str, pid: int) -> dict[str, float | None]:
     """Open every other page (a new session each, as a visitor following a link) and wait for its end;
     the server's peak RSS after each (where the peak is reached)."""
+    from benchmarks.browser_utils import wait_until_page_ran
+
     peaks = {}
-    for path, last_text in PAGES.items():
+    for path in PAGES:
         page.goto(f"{url}/{path}", wait_until="domcontentloaded")
-        page.get_by_text(last_text).first.wait_for(timeout=180_000)
+        wait_until_page_ran(page)
         peaks[path] = rss_mib("VmHWM", pid)
     return peaks
 

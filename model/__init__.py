@@ -11,7 +11,8 @@ Public API::
 
 The rooms, each importing only from those above it: ``names``, ``paths``, ``figures`` <
 ``uploads`` (bytes → Scan) < ``classifier`` (image → answer) < ``data`` (image folders) <
-``training``, ``evaluation`` < ``comparison`` < ``views`` (what the pages show, no Streamlit).
+``training``, ``evaluation`` (measures) < ``fitting`` (fits and chooses what ships), ``comparison`` <
+``views`` (what the pages show, no Streamlit).
 Commands: ``python -m model --help``.
 """
 import importlib as _importlib
@@ -32,9 +33,9 @@ _API = {
     "read_metadata": "model.classifier.checkpoint", "save_checkpoint": "model.classifier.checkpoint",
     "PretrainedWeightsUnavailable": "model.classifier.factory", "available_models": "model.classifier.factory",
     "create_model": "model.classifier.factory",
-    "GradCamExplainer": "model.classifier.gradcam", "overlay_heatmap": "model.classifier.gradcam",
+    "GradCamExplainer": "model.classifier.gradcam", "overlay_heatmap": "model.classifier.activation_maps",
     "Classifier": "model.classifier.inference", "Explanation": "model.classifier.explanation",
-    "bundled_checkpoints": "model.classifier.inference", "load_classifier": "model.classifier.inference",
+    "bundled_checkpoints": "model.paths", "load_classifier": "model.classifier.inference",
     "GraphClassifier": "model.classifier.graph_classifier", "load_app_classifier": "model.classifier.app_classifier",
     "PreprocessSpec": "model.classifier.preprocess",
     "classification_metrics": "model.evaluation.metrics",

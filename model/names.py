@@ -1,10 +1,12 @@
 """Words a person reads: class and architecture display names."""
 from __future__ import annotations
 
-__all__ = ["ARCH_NAMES", "DISPLAY_NAMES", "NO_TUMOUR", "arch_name", "class_name"]
+__all__ = ["ARCH_NAMES", "DISPLAY_NAMES", "NO_TUMOUR", "OTHER_TUMOUR_LABEL", "arch_name", "class_name"]
 
 #: The class folder name of scans without a tumour.
 NO_TUMOUR = "notumor"
+#: The integer label of a tumour of a type the classifier has no class for (trained as "not normal").
+OTHER_TUMOUR_LABEL = -1
 
 #: Per class folder name.
 DISPLAY_NAMES = {

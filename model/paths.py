@@ -13,7 +13,7 @@ __all__ = [
     "CT_LIKE_REPORT", "DATA_ENV", "DATA_ROOT", "DEFAULT_CHECKPOINT", "DUPLICATES_DIR", "EXTERNAL_DIR",
     "EXTERNAL_SPLITS", "HEAT_MAP_OUTLINES_DIR", "KAGGLE_DIR", "KAGGLE_MASKS_DIR",
     "KAGGLE_TESTING", "MISTAKES_DIR", "REPO_ROOT", "RUNS_DIR", "SAMPLES_DIR", "STRESS_REPORT", "TOUR_FILE", "WEIGHTS_DIR",
-    "comparison_dir", "graph_file", "result_file",
+    "bundled_checkpoints", "comparison_dir", "graph_file", "result_file",
 ]
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -70,3 +70,8 @@ def graph_file(checkpoint: str | Path) -> Path:
 def comparison_dir() -> Path:
     """Where the comparison result files are read from: ``$BRAIN_MRI_COMPARISON_DIR`` or the bundled folder."""
     return Path(os.environ.get(COMPARISON_DIR_ENV) or COMPARISON_DIR)
+
+
+def bundled_checkpoints() -> list[Path]:
+    """Every checkpoint shipped in ``model/weights``."""
+    return sorted(WEIGHTS_DIR.glob("*.safetensors"))

@@ -3,7 +3,7 @@ import streamlit as st
 
 from model import ImageLoadError
 from model.classifier.explanation import UNSURE_BELOW
-from model.classifier.heat_map_methods import HEAT_MAP_METHODS, cam_library_loaded, load_cam_library_in_background
+from model.classifier.heat_map_methods import HEAT_MAP_METHODS, load_cam_library_in_background
 from model.figures import percent
 from model.views.catalog import model_report
 from model.views.charts import probability_bars, slice_probabilities
@@ -34,7 +34,8 @@ network_key = str(network.checkpoint)  # every cached answer is keyed by the net
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def quick_answer(network: str, key: str, axis: str | None, index: int | None, _image):
-    """The answer without a heat map: what a cold server shows while torch and pytorch-grad-cam load."""
+    """The answer without a heat map: what a cold server shows while torch and pytorch-grad-cam load for
+    a map the classifier cannot draw without them (LayerCAM; the default Grad-CAM needs neither)."""
     answer = classifier.explain(_image, heatmap=False)
     load_cam_library_in_background()  # while the answer is drawn
     return answer
@@ -85,9 +86,9 @@ try:
     # the heat-map choice below, read before its widget is drawn so the first pass draws the right map
     method = st.session_state.get("heat_map_method", HEAT_MAP_METHODS[0].name)
     with st.spinner("Looking at the scan…"):
-        # On a cold server torch and the Grad-CAM library are not loaded yet (~5 s): answer first, map below.
-        explanation = (explain_upload(network_key, upload.key, axis, index, method, image) if cam_library_loaded()
-                       else quick_answer(network_key, upload.key, axis, index, image))
+        # A map that needs torch and pytorch-grad-cam, not loaded yet (~4 s): answer first, the map below.
+        explanation = (explain_upload(network_key, upload.key, axis, index, method, image)
+                       if classifier.draws_now(method) else quick_answer(network_key, upload.key, axis, index, image))
 except ImageLoadError as err:
     st.error(f"**That file could not be used.** {err}", icon=":material/block:")
     st.stop()

@@ -126,7 +126,7 @@ def sample_nifti_path(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def server():
     """A real `streamlit run streamlit_app.py` for the browser tests of one module; yields its URL."""
-    from .browser_utils import ServerDidNotStart, streamlit_server
+    from benchmarks.browser_utils import ServerDidNotStart, streamlit_server
 
     try:
         with streamlit_server() as (url, _proc):

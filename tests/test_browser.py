@@ -1,7 +1,7 @@
 """A real `streamlit run` driven by Playwright in Debian's headless Chromium."""
 import pytest
 
-from .browser_utils import CHROMIUM, CHROMIUM_ARGS, REPO, require_chromium
+from benchmarks.browser_utils import CHROMIUM, CHROMIUM_ARGS, REPO, require_chromium, wait_until_page_ran
 
 pytestmark = pytest.mark.browser
 
@@ -75,7 +75,7 @@ def test_a_link_straight_to_a_page_on_a_fresh_server_gets_the_apps_navigation(br
     """Streamlit reads a `pages/` folder as its legacy page list until `st.navigation` has run once,
     so the first visit to a fresh server (say, a shared link after the hosted app woke up) must still
     get streamlit_app.py's titles and wide layout, not a side bar of file names."""
-    from .browser_utils import streamlit_server
+    from benchmarks.browser_utils import streamlit_server
 
     with streamlit_server() as (url, _proc):
         page = browser.new_page(viewport={"width": 1400, "height": 900})
@@ -103,10 +103,7 @@ def page_height(page) -> int:
 def test_every_page_renders_without_an_exception_within_its_height(server, browser, path):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(f"{server}/{path}", wait_until="domcontentloaded")
-    page.locator("h1").first.wait_for(timeout=60_000)
-    # the run is over when Streamlit's status widget says nothing is running any more
-    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=90_000)
-    page.wait_for_timeout(1_000)  # charts and images take their final size
+    wait_until_page_ran(page, timeout_ms=90_000)
     assert page.locator("[data-testid=stException]").count() == 0
     height = page_height(page)
     print(f"{path or 'diagnose'}: {height} px")  # shown by pytest -s, for the record

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from model.evaluation.bundle_rule import POINTING_FLOOR, balanced_accuracy, judge, main, primary_score
+from model.fitting.bundle_rule import POINTING_FLOOR, balanced_accuracy, judge, main, primary_score
 
 
 def figure(value, low, high):
@@ -62,7 +62,7 @@ def test_a_map_off_the_tumour_or_unmeasured_keeps_the_bundle():
 
 
 def test_the_command_reads_the_result_files_beside_each_checkpoint(tmp_path, monkeypatch, capsys):
-    from model.evaluation import bundle_rule
+    from model.fitting import bundle_rule
 
     for name, ext, pointing in (("bundle", external(), None), ("candidate", external(sensitivity=0.9), 0.75)):
         (tmp_path / f"{name}.external.json").write_text(json.dumps(ext))

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 from scipy.special import softmax
 
-from model.evaluation.calibration import fit_temperature, reliability_bins
+from model.evaluation.metrics import reliability_bins
+from model.fitting.calibration import fit_temperature
 
 
 def overconfident_logits(n: int = 4000, seed: int = 0):
@@ -37,7 +38,7 @@ def test_temperature_scaling_lowers_ece_of_an_overconfident_model():
 
 
 def test_each_source_weighs_half_however_many_images_it_has():
-    from model.evaluation.calibration import source_balanced
+    from model.fitting.calibration import source_balanced
 
     many, few = overconfident_logits(3000, seed=1), overconfident_logits(100, seed=2)
     logits, labels, weights = source_balanced([many, (np.zeros((0, 4)), np.zeros(0, int)), few])
@@ -45,7 +46,7 @@ def test_each_source_weighs_half_however_many_images_it_has():
 
 
 def test_the_weights_move_the_temperature_towards_the_heavier_source():
-    from model.evaluation.calibration import source_balanced
+    from model.fitting.calibration import source_balanced
 
     sure, _ = overconfident_logits(2000, seed=3)
     right = sure.argmax(1)  # a source the model always gets right: it wants a low temperature
@@ -58,7 +59,7 @@ def test_the_weights_move_the_temperature_towards_the_heavier_source():
 
 def test_external_calibration_logits_cover_only_our_classes(tmp_path, tiny_checkpoint):
     from model.data.manifest import read_manifest, write_split
-    from model.evaluation.calibration import external_logits
+    from model.fitting.calibration import external_logits
 
     from .test_manifest import write_set
 
@@ -70,5 +71,5 @@ def test_external_calibration_logits_cover_only_our_classes(tmp_path, tiny_check
     from model.data.manifest import ManifestError
 
     write_split(tmp_path / "elsewhere.txt", ["glioma/not_in_the_manifest.png"])
-    with pytest.raises(ManifestError, match="none of the files"):
+    with pytest.raises(ManifestError, match=r"file\(s\) the manifest lacks"):
         external_logits(tiny_checkpoint, str(manifest), str(tmp_path / "elsewhere.txt"))

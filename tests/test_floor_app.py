@@ -3,10 +3,9 @@ import re
 
 from streamlit.testing.v1 import AppTest
 
+from benchmarks.browser_utils import RESULT_PATTERN
 from model import DISPLAY_NAMES
 from model.views.catalog import bundled_samples
-
-from .browser_utils import RESULT_PATTERN
 
 
 def test_floor_app_shows_the_diagnose_pages_first_text():

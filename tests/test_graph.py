@@ -10,7 +10,7 @@ from model import load_classifier, read_metadata, save_checkpoint
 from model.classifier.checkpoint import load_checkpoint
 from model.classifier.graph import ClassifierGraph, checkpoint_fingerprint
 from model.classifier.graph_export import export_graph
-from model.classifier.inference import bundled_checkpoints
+from model.paths import bundled_checkpoints
 from model.paths import graph_file
 
 

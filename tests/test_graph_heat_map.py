@@ -7,8 +7,8 @@ from model import load_classifier
 from model.classifier.checkpoint import load_checkpoint
 from model.classifier.factory import cam_target_layer, split_at_cam_layer
 from model.classifier.gradcam import GradCamExplainer
-from model.classifier.graph_heat_map import ComputedActivations, GraphHeatMaps, draws_from_graph
-from model.classifier.heat_map_methods import HEAT_MAP_METHODS, HeatMapMethod, heat_map_method
+from model.classifier.graph_heat_map import ComputedActivations, GraphHeatMaps
+from model.classifier.heat_map_methods import HEAT_MAP_METHODS, HeatMapMethod, draws_from_graph, heat_map_method
 
 
 def test_which_methods_the_graph_draws():

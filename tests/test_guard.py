@@ -6,7 +6,7 @@ from PIL import Image
 from model import create_model, load_classifier, save_checkpoint
 from model.classifier.checkpoint import split_guard_tensors
 from model.classifier.guard import FeatureGuard, fit_guard, input_problem
-from model.evaluation.guard_fit import cross_fitted_guard, fit_and_measure, packaged_ood_images, synthetic_ood_images
+from model.fitting.guard_fit import cross_fitted_guard, fit_and_measure, packaged_ood_images, synthetic_ood_images
 
 from .conftest import CLASSES, TINY_SPEC, synthetic_mri
 
@@ -123,7 +123,7 @@ def test_pixel_checks_accept_samples_reframed_as_by_another_hospital(samples, sh
 def test_measure_only_leaves_the_checkpoint_untouched(tiny_dataset, tiny_checkpoint, tmp_path):
     import json
 
-    from model.evaluation.guard_fit import main
+    from model.fitting.guard_fit import main
 
     ckpt = tmp_path / "copy.safetensors"
     ckpt.write_bytes(tiny_checkpoint.read_bytes())
@@ -139,7 +139,7 @@ def test_measure_only_leaves_the_checkpoint_untouched(tiny_dataset, tiny_checkpo
 
 
 def test_measure_only_needs_a_guard(tiny_dataset, tiny_checkpoint, tmp_path, capsys):
-    from model.evaluation.guard_fit import main
+    from model.fitting.guard_fit import main
 
     with pytest.raises(SystemExit):
         main(["--checkpoint", str(tiny_checkpoint), "--data", str(tiny_dataset), "--measure-only",

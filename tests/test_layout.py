@@ -1,5 +1,5 @@
-"""The package's layout: rooms import only downhill, no module imports itself in a circle, and the
-public API and the command entry point stay as README promises."""
+"""The package's layout: rooms import only downhill, no module imports itself in a circle, the
+public API and the command entry point stay as README promises, and benchmarks import no test code."""
 import ast
 import subprocess
 import sys
@@ -12,8 +12,8 @@ from model.__main__ import COMMANDS
 
 PACKAGE = Path(model.__file__).parent
 #: Room → rank: a module may import its own room and rooms of a lower rank only.
-RANKS = {"names": 0, "paths": 0, "figures": 0, "uploads": 1, "classifier": 2, "data": 3,
-         "training": 4, "evaluation": 4, "comparison": 5, "views": 6}
+RANKS = {"names": 0, "paths": 0, "figures": 0, "uploads": 1, "results": 1, "classifier": 2, "data": 3,
+         "training": 4, "evaluation": 4, "fitting": 5, "comparison": 5, "views": 6}
 
 
 def module_name(path: Path) -> str:
@@ -50,7 +50,27 @@ def room(name: str) -> str:
     return name.split(".")[1]
 
 
+def facade_names() -> dict[str, str]:
+    """``model/__init__``'s lazy public names → the module that defines each, read from its ``_API`` table
+    (they are imported on first use, so an import statement does not show them)."""
+    tree = ast.parse((PACKAGE / "__init__.py").read_text())
+    table = next(node.value for node in tree.body if isinstance(node, ast.Assign)
+                 and any(getattr(t, "id", None) == "_API" for t in node.targets))
+    return ast.literal_eval(table)
+
+
 MODULES = {module_name(p): imported_modules(p) for p in PACKAGE.rglob("*.py") if p.name != "__main__.py"}
+MODULES["model"] |= set(facade_names().values())  # the façade depends on what it loads lazily
+
+
+def test_each_facade_name_is_defined_where_the_table_says():
+    """Read without importing: a top-level def, class or assignment of the name in its module."""
+    for name, module in facade_names().items():
+        tree = ast.parse((PACKAGE.parent / module.replace(".", "/")).with_suffix(".py").read_text())
+        defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+        defined |= {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
+        assert name in defined, f"model.{name} is not defined in {module}"
+    assert sorted(facade_names()) == model.__all__
 
 
 def test_every_module_sits_in_a_known_room():
@@ -90,6 +110,22 @@ def test_layout_checker_sees_an_uphill_import(tmp_path):
     finally:
         bad.unlink()
     assert "model.views.catalog" in deps and RANKS["views"] > RANKS["uploads"]
+
+
+def test_fitting_sits_above_evaluation():
+    """evaluation/ only measures: what fits a checkpoint or chooses what ships uses it, never the reverse."""
+    assert RANKS["fitting"] > RANKS["evaluation"]
+
+
+def test_benchmarks_import_nothing_from_tests():
+    """A benchmark is run on its own (``python benchmarks/<script>.py``): code it shares lives in benchmarks/."""
+    found = []
+    for path in sorted((PACKAGE.parent / "benchmarks").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            found += [f"{path.name}: {n}" for n in names if n.split(".")[0] == "tests"]
+    assert not found, found
 
 
 @pytest.mark.parametrize("name", model.__all__)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageOps
 
-from .browser_utils import CHROMIUM, CHROMIUM_ARGS, REPO, RESULT_PATTERN, require_chromium
+from benchmarks.browser_utils import CHROMIUM, CHROMIUM_ARGS, REPO, RESULT_PATTERN, require_chromium
 
 pytestmark = pytest.mark.browser
 

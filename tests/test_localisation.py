@@ -10,9 +10,9 @@ from model.data.duplicates import validation_split
 from model.data.folders import index_folder
 from model.data.outlines import COLUMNS, read_outlines
 from model.evaluation.heat_map_search import all_candidates, candidate, chosen_candidates
-from model.evaluation.localisation import (BASELINES, FRAME, baseline_maps, energy_inside, frame_maps,
-                                           localisation_report, main, outline_overlay, pixel_auc, pointing_game,
-                                           tolerance_px, validation_outlines)
+from model.evaluation.localisation import (BASELINES, FRAME, baseline_maps, frame_maps, localisation_report, main,
+                                           outline_overlay, validation_outlines)
+from model.evaluation.map_scores import energy_inside, pixel_auc, pointing_game, tolerance_px
 
 from .conftest import synthetic_mri
 

@@ -112,3 +112,15 @@ def test_uncrop_map_places_the_crop_and_zeroes_the_rest():
     assert heat.shape == (50, 100)
     assert heat[0:30, 20:60].min() == 1.0
     assert heat[:, :20].max() == 0.0 and heat[:, 60:].max() == 0.0 and heat[30:].max() == 0.0
+
+
+def test_a_lazily_opened_picture_listed_many_times_is_cropped_once_per_row(tmp_path):
+    """The crop pool runs a batch's pictures on several threads: one lazily opened file listed twice
+    used to be decoded by two threads at once ("I/O operation on closed file")."""
+    path = tmp_path / "slice.png"
+    synthetic_mri(0, 3).save(path)
+    spec = PreprocessSpec(input_size=32, stage_size=36)
+    for _ in range(30):  # a race: without the fix about one try in three fails
+        picture = Image.open(path)  # not loaded yet
+        squares = spec.squares([picture] * 8)
+        assert squares.shape == (8, 36, 36) and (squares == squares[0]).all()

@@ -1,11 +1,11 @@
-"""model.evaluation.selection: blind ranking of candidate checkpoints on the validation split."""
+"""model.fitting.selection: blind ranking of candidate checkpoints on the validation split."""
 import json
 
 import numpy as np
 import pytest
 
 from model.classifier.checkpoint import load_checkpoint, save_checkpoint
-from model.evaluation.selection import ValidationRecord, main, rank, score_logits, select, shared_errors
+from model.fitting.selection import ValidationRecord, main, rank, score_logits, select, shared_errors
 from model.training.config import TrainConfig
 from model.training.train import run
 from tests.test_train import TINY

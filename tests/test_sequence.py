@@ -1,4 +1,4 @@
-"""model.classifier.sequence and model.evaluation.sequence_fit: the T1 / T1C+ / T2 estimate's contract,
+"""model.classifier.sequence and model.fitting.sequence_fit: the T1 / T1C+ / T2 estimate's contract,
 its fit on synthetic data, and what Diagnose says with it."""
 import json
 from pathlib import Path
@@ -10,7 +10,7 @@ from PIL import Image
 from model import load_classifier
 from model.classifier.sequence import SequenceEstimate, SequenceModel
 from model.data.manifest import read_manifest, split_by_case
-from model.evaluation.sequence_fit import fit_sequence_model
+from model.fitting.sequence_fit import fit_sequence_model
 from model.views.external import LOW_SENSITIVITY, sequence_note
 
 from .test_app import diagnose

@@ -7,7 +7,7 @@ import torch
 from model.classifier.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from model.classifier.factory import create_model
 from model.classifier.guard import PREFIX
-from model.evaluation.release import combined_history
+from model.fitting.release import combined_history
 from model.training.soup import average_state_dicts, make_soup
 from tests.conftest import CLASSES, TINY_SPEC
 

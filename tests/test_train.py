@@ -14,7 +14,7 @@ from model.classifier.preprocess import PreprocessSpec
 from model.data.duplicates import validation_split
 from model.data.folders import index_folder
 from model.data.manifest import ManifestError
-from model.evaluation.release import combined_history
+from model.fitting.release import combined_history
 from model.training.config import TrainConfig
 from model.training.train import load_data, parse_args, run
 
@@ -109,7 +109,7 @@ def test_killed_mid_epoch_resumes_and_finishes(tiny_dataset, tmp_path):
 
 
 def test_release_calibrates_guards_and_evaluates_a_run(tiny_dataset, tmp_path):
-    from model.evaluation.release import release
+    from model.fitting.release import release
 
     run_dir, weights = tmp_path / "run", tmp_path / "weights"
     weights.mkdir()
@@ -129,7 +129,7 @@ def test_release_calibrates_guards_and_evaluates_a_run(tiny_dataset, tmp_path):
 
 
 def test_release_can_keep_the_raw_probabilities_and_a_run_can_keep_its_last_epoch(tiny_dataset, tmp_path):
-    from model.evaluation.release import release
+    from model.fitting.release import release
 
     run_dir, weights = tmp_path / "run", tmp_path / "weights"
     weights.mkdir()
@@ -140,7 +140,7 @@ def test_release_can_keep_the_raw_probabilities_and_a_run_can_keep_its_last_epoc
     assert meta["temperature"] == 1.0 and meta["calibration"]["fitted_on"] is None
     assert "validation split" in meta["calibration"]["measured_on"]
     with pytest.raises(SystemExit):  # a temperature on the external list needs the list
-        from model.evaluation.calibration import main as calibrate
+        from model.fitting.calibration import main as calibrate
         calibrate(["--checkpoint", str(released), "--fit-on", "external"])
     with pytest.raises(SystemExit):
         parse_args(["--keep", "middle"])
@@ -183,7 +183,7 @@ def test_exclude_leaves_listed_images_out_of_training_but_keeps_validation(tiny_
 
 
 def test_a_run_fine_tuned_from_a_bundled_comparison_network_carries_the_comparison_epochs(tmp_path, monkeypatch):
-    import model.evaluation.release as release
+    import model.fitting.release as release
     weights, run_dir = tmp_path / "weights", tmp_path / "run"
     (weights / "comparison").mkdir(parents=True)
     run_dir.mkdir()

@@ -1,6 +1,7 @@
 """The upload path does each thing once: decode, answer, load a network (pages under AppTest)."""
 from pathlib import Path
 
+import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
@@ -59,6 +60,24 @@ def test_a_cold_server_answers_once_then_draws_only_the_map(monkeypatch, samples
     assert len(checks) == 1
 
 
+@pytest.mark.parametrize("method", ["Grad-CAM", "LayerCAM"])
+def test_the_network_runs_once_per_upload_on_a_cold_server(monkeypatch, samples, method):
+    """The default Grad-CAM is drawn from the answer's own pass (NumPy, no torch); LayerCAM, which reads
+    an earlier block, gets the answer from the graph and one PyTorch pass for its map."""
+    monkeypatch.setattr("model.classifier.heat_map_methods.cam_library_loaded", lambda: False)
+    st.cache_data.clear()
+    graph_runs = counting(monkeypatch, "model.classifier.graph.ClassifierGraph.__call__")
+    pytorch_maps = counting(monkeypatch, "model.classifier.inference.Classifier._cam")
+    at = diagnose()
+    at.radio(key="heat_map_method").set_value(method).run()
+    at.radio[0].set_value("Upload your own").run()
+    graph_runs.clear(), pytorch_maps.clear()
+    at.file_uploader[0].upload(samples[1].path.name, samples[1].path.read_bytes(), "image/jpeg").run()
+    assert not at.exception and at.subheader[0].value.startswith(VERDICTS)
+    assert any(img.caption.startswith(f"{method} for") for image in at.image for img in image.proto.imgs)
+    assert (len(graph_runs), len(pytorch_maps)) == ((1, 0) if method == "Grad-CAM" else (1, 1))
+
+
 def test_one_network_per_checkpoint_serves_every_page(monkeypatch):
     """Diagnose names no checkpoint, the comparison page names each file: one ResNet50 all the same."""
     st.cache_resource.clear()
@@ -78,4 +97,18 @@ def test_the_data_and_evaluation_page_needs_no_scientific_stack():
             "at = AppTest.from_file('pages/data_evaluation.py', default_timeout=120).run()\n"
             "assert not at.exception, at.exception\n"
             "print(sorted(m for m in ('sklearn', 'scipy', 'imagehash') if m in sys.modules))\n")
+    assert python_output(code).strip().splitlines()[-1] == "[]"
+
+
+def test_every_page_and_the_default_map_are_served_without_torch():
+    """torch and pytorch-grad-cam (~4 s and ~500 MiB on a cold server) load only for a map that needs them:
+    Diagnose's answer with its Grad-CAM, and every other page, need neither."""
+    code = ("import sys\nfrom streamlit.testing.v1 import AppTest\n"
+            "for page in ('pages/diagnose.py', 'streamlit_app.py', 'pages/model_card.py', "
+            "'pages/model_comparison.py', 'pages/data_evaluation.py'):\n"
+            "    at = AppTest.from_file(page, default_timeout=240).run()\n"
+            "    assert not at.exception, (page, at.exception)\n"
+            "    if page == 'pages/diagnose.py':\n"
+            "        assert any(i.caption.startswith('Grad-CAM for') for image in at.image for i in image.proto.imgs)\n"
+            "print(sorted(m for m in ('torch', 'pytorch_grad_cam') if m in sys.modules))\n")
     assert python_output(code).strip().splitlines()[-1] == "[]"

@@ -16,6 +16,7 @@ from scipy.special import softmax
 from ..names import class_name
 from .explanation import DISPLAY_SIDE, Explanation
 from .guard import FeatureGuard, input_problem
+from . import heat_map_methods
 from .preprocess import GreySlice
 
 if TYPE_CHECKING:
@@ -56,6 +57,11 @@ class AnswerRules:
     def features(self, images: Sequence[Image.Image | GreySlice]) -> np.ndarray:
         """Penultimate-layer features ``(N, D)``."""
         raise NotImplementedError
+
+    def draws_now(self, method: str) -> bool:
+        """Can the heat map ``method`` be drawn without first importing torch and pytorch-grad-cam (~4 s on
+        a cold server)? If not, a page shows the answer first (``explain(..., heatmap=False)``)."""
+        return heat_map_methods.cam_library_loaded()  # looked up here, so a test can pretend either way
 
     def _problem(self, image: Image.Image, features: np.ndarray | None, prepared: GreySlice | None = None) -> str | None:
         problem = input_problem(image, prepared)

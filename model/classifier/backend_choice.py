@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..paths import result_file
+from ..results import BACKENDS
 from .backends import CANDIDATES, REDUCED_PRECISION, REFERENCE, cpu_flags, cpu_model, unsupported_here
 
 __all__ = ["BATCH", "SINGLE", "SLOWER_FOR_MEMORY", "TOLERANCE_ANSWERS", "WARMUP_CALLS", "BackendChoice",
@@ -74,7 +74,7 @@ def machine_key(checkpoint: Path) -> str:
     """A short key for this machine, these libraries, this checkpoint's contents and its Kaggle Testing
     check (``<checkpoint>.backends.json``: a new check may let another backend through)."""
     digest = hashlib.sha256()
-    for path in (Path(checkpoint), result_file(checkpoint, "backends")):
+    for path in (Path(checkpoint), BACKENDS.path(checkpoint)):
         if path.exists():
             with open(path, "rb") as handle:
                 for block in iter(lambda: handle.read(1 << 20), b""):

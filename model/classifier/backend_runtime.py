@@ -25,7 +25,8 @@ import torch
 from PIL import Image, ImageOps
 from torch import nn
 
-from ..paths import BACKEND_CACHE_DIR, BACKEND_CACHE_ENV, MISTAKES_DIR, SAMPLES_DIR, result_file
+from ..paths import BACKEND_CACHE_DIR, BACKEND_CACHE_ENV, MISTAKES_DIR, SAMPLES_DIR
+from ..results import BACKENDS
 from .backend_choice import (BackendChoice, allowed_by_check, fastest, machine_facts, machine_key, measure_backends,
                              read_choice, write_choice)
 from .backends import CANDIDATES, ONNX_FILES, REFERENCE, Bf16Trunk, build_runner
@@ -140,7 +141,7 @@ class TrunkBackends:
         return BackendChoice(name, name, machine_facts(), {name: {"forced": f"{BACKEND_ENV}={name}"}})
 
     def _kaggle_check(self) -> dict | None:
-        path = result_file(self.checkpoint, "backends")
+        path = BACKENDS.path(self.checkpoint)
         try:
             return json.loads(path.read_text()) if path.exists() else None
         except (OSError, ValueError):

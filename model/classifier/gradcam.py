@@ -5,7 +5,6 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch
-from PIL import Image
 from torch import nn
 
 from .heat_map_methods import HEAT_MAP_METHODS, LAYER_CHOICES, SLOW_CAM_BATCH, SLOW_CAM_CLASSES, HeatMapMethod, heat_map_method
@@ -135,22 +134,3 @@ def heat_map_explainer(model: nn.Module, arch: str, method: str | HeatMapMethod 
     if split is not None and chosen.layers == "last":
         return GradCamExplainer(split, split[0], cam_class=chosen.cam_class)
     return GradCamExplainer(model, cam_target_layers(model, arch, chosen.layers), cam_class=chosen.cam_class)
-
-
-def overlay_heatmap(image: Image.Image | np.ndarray, heat: np.ndarray, opacity: float = 0.5) -> Image.Image:
-    """Colour the heat map (jet) over a grey copy of ``image``.
-
-    Args:
-        image: the original picture, any mode, or its uint8 grey pixels.
-        heat: ``(H, W)`` map in [0, 1], the size of ``image``.
-        opacity: 0 shows only the image, 1 only the heat map.
-    """
-    from pytorch_grad_cam.utils.image import show_cam_on_image
-
-    from .preprocess import to_grey_uint8  # local: keeps this module importable alone
-
-    grey = (image if isinstance(image, np.ndarray) else to_grey_uint8(image)).astype(np.float32) / 255.0
-    rgb = np.repeat(grey[..., None], 3, axis=2)
-    opacity = float(np.clip(opacity, 0.0, 1.0))
-    mixed = show_cam_on_image(rgb, np.clip(heat, 0, 1), use_rgb=True, image_weight=1.0 - opacity)
-    return Image.fromarray(mixed)

@@ -2,8 +2,9 @@
 
 The app's cold start is mostly imports: the CUDA build of torch that ``pip install torch`` brings takes
 1.4-2.7 s and ~500 MiB to import, torchvision another ~1.5 s (docs/speed.md). This classifier answers,
-checks the input and estimates the sequence with NumPy and ONNX Runtime only; torch loads with the
-first heat map (:mod:`model.classifier.graph_heat_map`), and a map on an earlier block (LayerCAM)
+checks the input, estimates the sequence and draws the default Grad-CAM (:mod:`model.classifier.activation_maps`)
+with NumPy and ONNX Runtime only; torch loads with the first other heat map
+(:mod:`model.classifier.graph_heat_map`), and a map on an earlier block (LayerCAM)
 hands over to the PyTorch :class:`~model.classifier.inference.Classifier` of the same checkpoint.
 """
 from __future__ import annotations
@@ -15,17 +16,23 @@ from typing import Any, Sequence
 import numpy as np
 from PIL import Image
 
-from ..paths import result_file
+from ..results import SEQUENCE
+from .activation_maps import class_activation_maps
 from .answers import AnswerRules
 from .checkpoint import GUARD_PREFIX, CheckpointError, read_arrays, read_metadata
 from .explanation import Explanation
 from .graph import ClassifierGraph, GraphOutputs
 from .guard import FeatureGuard
-from .heat_map_methods import HEAT_MAP_METHODS, heat_map_method
+from .heat_map_methods import HEAT_MAP_METHODS, HeatMapMethod, draws_from_graph, heat_map_method
 from .preprocess import CropBox, GreySlice, PreprocessSpec
 from .sequence import SequenceModel
 
 __all__ = ["GraphClassifier"]
+
+
+def _is_default_map(method: HeatMapMethod) -> bool:
+    """Grad-CAM on the last block: the class activation map, drawn in NumPy (:mod:`model.classifier.activation_maps`)."""
+    return method.cam_class == "GradCAM" and method.layers == "last"
 
 
 class GraphClassifier(AnswerRules):
@@ -46,7 +53,8 @@ class GraphClassifier(AnswerRules):
         self.sequence_model = sequence_model
         # one classifier serves every app session: the session, the head and the fallback are shared
         self._lock = threading.RLock()
-        self._heat_maps = None  # GraphHeatMaps, with the first map (it imports torch)
+        self._weight = None  # the head's weight, with the first Grad-CAM
+        self._heat_maps = None  # GraphHeatMaps, with the first map of another method (it imports torch)
         self._fallback = None  # the PyTorch Classifier, with the first map the graph cannot draw
 
     @classmethod
@@ -60,7 +68,7 @@ class GraphClassifier(AnswerRules):
     def with_graph(cls, path: str | Path, graph: ClassifierGraph) -> "GraphClassifier":
         """The checkpoint ``path`` around its graph, already opened."""
         guard = FeatureGuard.from_tensors(read_arrays(path, GUARD_PREFIX))
-        return cls(path, graph, read_metadata(path), guard, SequenceModel.from_file(result_file(path, "sequence")))
+        return cls(path, graph, read_metadata(path), guard, SequenceModel.from_file(SEQUENCE.path(path)))
 
     def _run(self, images: Sequence[Image.Image | GreySlice]) -> GraphOutputs:
         squares = self.spec.squares(images)
@@ -96,17 +104,24 @@ class GraphClassifier(AnswerRules):
         """As :meth:`model.classifier.inference.Classifier.explain`: probabilities, the input check and,
         unless ``heatmap=False`` (no torch), the heat map ``method``."""
         prepared = GreySlice.of(image) if prepared is None else prepared
+        if heatmap and not draws_from_graph(heat_map_method(method)):  # an earlier block: one PyTorch pass
+            return self._pytorch_classifier().explain(image, class_index, method=method, prepared=prepared)
         out, box = self._run_one(prepared)
         heat = None
         if heatmap:
-            heat, box = self._map(out, box, prepared, class_index, method)
+            heat, box = self._map(out, box, class_index, method)
         return self._explanation(image, prepared, out.logits[0], out.features[0], class_index, heat, box)
+
+    def draws_now(self, method: str) -> bool:
+        return _is_default_map(heat_map_method(method)) or super().draws_now(method)
 
     def heat_map(self, image: Image.Image | GreySlice, class_index: int,
                  method: str = HEAT_MAP_METHODS[0].name) -> tuple[np.ndarray, CropBox]:
         """Only the heat map for ``class_index``: the map over the crop, and the crop box."""
         prepared = GreySlice.of(image)
-        return self._map(*self._run_one(prepared), prepared, class_index, method)
+        if not draws_from_graph(heat_map_method(method)):  # the graph's activations are of no use to it
+            return self._pytorch_classifier().heat_map(prepared, class_index, method)
+        return self._map(*self._run_one(prepared), class_index, method)
 
     def _run_one(self, prepared: GreySlice) -> tuple[GraphOutputs, CropBox]:
         """One image through the graph, and its crop box."""
@@ -114,18 +129,27 @@ class GraphClassifier(AnswerRules):
         with self._lock:
             return self.graph(square[None]), box
 
-    def _map(self, out: GraphOutputs, box: CropBox, prepared: GreySlice, class_index: int | None,
+    def _map(self, out: GraphOutputs, box: CropBox, class_index: int | None,
              method: str) -> tuple[np.ndarray, CropBox]:
-        from .graph_heat_map import GraphHeatMaps, draws_from_graph  # torch: with the first map only
-
+        """A map drawn from the graph's last-block activations ``out`` (:func:`draws_from_graph` methods)."""
         chosen = heat_map_method(method)
+        if _is_default_map(chosen):  # NumPy, no torch
+            target = int(np.argmax(out.logits[0])) if class_index is None else class_index
+            return class_activation_maps(out.activations, self._head_weight(), target, self.spec.input_size)[0], box
+        from .graph_heat_map import GraphHeatMaps  # torch: with the first other map only
+
         with self._lock:
-            if not draws_from_graph(chosen):
-                return self._pytorch_classifier().heat_map(prepared, class_index, method)
             if self._heat_maps is None:
                 self._heat_maps = GraphHeatMaps.from_checkpoint(self.checkpoint, self.graph.head_keys,
                                                                 self.spec.input_size)
             return self._heat_maps(out.activations, class_index, chosen)[0], box
+
+    def _head_weight(self) -> np.ndarray:
+        """The final linear layer's weight ``(C, K)``, read from the checkpoint with the first map."""
+        with self._lock:
+            if self._weight is None:
+                self._weight = read_arrays(self.checkpoint, keys=self.graph.head_keys)[self.graph.head_keys[0]]
+            return self._weight
 
     def _pytorch_classifier(self):
         if self._fallback is None:

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..paths import graph_file
+from ..paths import bundled_checkpoints, graph_file
 from .checkpoint import atomic_write, read_raw_header
 from .factory import split_at_cam_layer
 from .graph import FINGERPRINT_KEY, HEAD_KEYS, OUTPUTS, checkpoint_fingerprint
@@ -182,8 +182,6 @@ def write_graph(checkpoint: str | Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from .inference import bundled_checkpoints
-
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", action="append", type=Path,
                         help="a .safetensors checkpoint (repeatable); default: every bundled one")

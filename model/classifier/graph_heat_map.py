@@ -17,15 +17,9 @@ from torch import nn
 
 from .checkpoint import read_arrays
 from .gradcam import GradCamExplainer
-from .heat_map_methods import SLOW_CAM_CLASSES, HeatMapMethod
+from .heat_map_methods import HeatMapMethod, draws_from_graph
 
-__all__ = ["ComputedActivations", "GraphHeatMaps", "draws_from_graph"]
-
-
-def draws_from_graph(method: HeatMapMethod) -> bool:
-    """Can ``method`` be drawn from the graph's last-block activations? Gradient methods on the last
-    block can; maps on earlier blocks, and methods that re-run the network on altered inputs, cannot."""
-    return method.layers == "last" and method.cam_class not in SLOW_CAM_CLASSES
+__all__ = ["ComputedActivations", "GraphHeatMaps"]
 
 
 class ComputedActivations(nn.Module):

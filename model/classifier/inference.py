@@ -9,7 +9,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..paths import DEFAULT_CHECKPOINT, WEIGHTS_DIR, result_file
+from ..paths import DEFAULT_CHECKPOINT
+from ..results import SEQUENCE
 from .answers import NOT_LIKE_TRAINING, AnswerRules
 from .backend_choice import BATCH
 from .backend_runtime import TrunkBackends
@@ -24,7 +25,7 @@ from .sequence import SequenceModel
 
 #: Batches of at least this many images use the backend measured fastest for batches: the size it is timed at.
 BATCH_FROM = BATCH
-__all__ = ["Classifier", "NOT_LIKE_TRAINING", "bundled_checkpoints", "load_classifier"]
+__all__ = ["Classifier", "NOT_LIKE_TRAINING", "load_classifier"]
 
 
 class Classifier(AnswerRules):
@@ -60,7 +61,7 @@ class Classifier(AnswerRules):
             model = create_model(meta["arch"], len(meta["classes"]))
         model.load_state_dict(weights, assign=True)
         return cls(model, meta["arch"], meta["classes"], spec, meta, FeatureGuard.from_tensors(guard), backends,
-                   SequenceModel.from_file(result_file(path, "sequence")), Path(path))
+                   SequenceModel.from_file(SEQUENCE.path(path)), Path(path))
 
     def _batch(self, images: Sequence[Image.Image | GreySlice]) -> torch.Tensor:
         return self.spec(list(images)).contiguous(memory_format=torch.channels_last)
@@ -187,7 +188,3 @@ def load_classifier(path: str | Path | None = None, backends: bool = True) -> Cl
     """
     return Classifier.from_checkpoint(path or DEFAULT_CHECKPOINT, backends)
 
-
-def bundled_checkpoints() -> list[Path]:
-    """Every checkpoint shipped in ``model/weights``."""
-    return sorted(WEIGHTS_DIR.glob("*.safetensors"))

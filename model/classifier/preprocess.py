@@ -169,6 +169,11 @@ class PreprocessSpec:
         spread over the CPU's cores (PIL's resizing and SciPy's morphology release the GIL)."""
         if len(images) < POOL_FROM:
             return np.stack([self.to_square_grey(im)[0] for im in images])
+        seen: set[int] = set()
+        for im in images:  # a lazily opened picture listed twice must not be decoded by two threads at once
+            if isinstance(im, Image.Image) and id(im) in seen:
+                im.load()
+            seen.add(id(im))
         return np.stack(list(_crop_pool().map(lambda im: self.to_square_grey(im)[0], images)))
 
     def __call__(self, images: Sequence[Image.Image | GreySlice]) -> torch.Tensor:

@@ -1,5 +1,7 @@
-"""Evaluation: metrics and every command that measures a checkpoint, up to the release.
+"""Evaluation: metrics and every command that measures a checkpoint; it fits and chooses nothing
+(that is :mod:`model.fitting`).
 
-Import the modules themselves (``from model.evaluation.calibration import …``): this file loads none of them.
+Import the modules themselves (``from model.evaluation.metrics import …``): this file loads none of them.
 """
-__all__ = ["calibration", "evaluate", "explain_check", "guard_fit", "latency", "localisation", "metrics", "release", "selection", "shifts", "stress"]
+__all__ = ["backend_check", "coverage", "evaluate", "explain_check", "external", "heat_map_search", "latency",
+           "localisation", "metrics", "shifts", "stress"]

@@ -16,7 +16,6 @@ preprocessing's second stage and the whole network in ONNX Runtime fp32), gets a
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 import time
@@ -28,13 +27,13 @@ from torch import nn
 from ..classifier.backend_choice import TOLERANCE_ANSWERS, machine_facts
 from ..classifier.backend_runtime import calibration_pictures
 from ..classifier.backends import CANDIDATES, REFERENCE, build_runner, unsupported_here
-from ..classifier.checkpoint import atomic_write
 from ..classifier.factory import split_at_cam_layer
 from ..classifier.graph import ClassifierGraph
 from ..classifier.inference import Classifier, load_classifier
 from ..classifier.preprocess import uint8_to_float
 from ..data.folders import cache_dir_arg, cached_decode, index_folder
-from ..paths import CACHE_DIR, DEFAULT_CHECKPOINT, KAGGLE_TESTING, result_file
+from ..paths import CACHE_DIR, KAGGLE_TESTING
+from ..results import BACKENDS, add_report_flags, report_path, write_report
 
 __all__ = ["APP_GRAPH", "check_backends", "graph_probabilities", "main"]
 
@@ -97,10 +96,9 @@ def check_backends(clf: Classifier, squares: torch.Tensor, names: list[str], wor
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT)
+    add_report_flags(parser, BACKENDS)
     parser.add_argument("--testing", type=Path, default=KAGGLE_TESTING, help="a folder of class folders")
     parser.add_argument("--cache-dir", default=str(CACHE_DIR), help="decoded-image cache ('none': off)")
-    parser.add_argument("--out", type=Path, default=None, help="default: NAME.backends.json beside the checkpoint")
     args = parser.parse_args(argv)
     torch.set_num_threads(os.cpu_count() or 1)
     clf = load_classifier(args.checkpoint, backends=False)
@@ -117,9 +115,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  {name:18s} " + ("skipped: " + row["skipped"] if "skipped" in row else
                                   f"changed {row['changed_answers']} answers, {row['images_per_second']:.1f} img/s"
                                   f" at batch 32, {'passes' if row['passes'] else 'REFUSED'}"))
-    out = args.out or result_file(args.checkpoint, "backends")
-    atomic_write(out, lambda tmp: Path(tmp).write_text(json.dumps(report, indent=1)))
-    print(f"wrote {out}")
+    write_report(report_path(args, BACKENDS), report, BACKENDS)
 
 
 if __name__ == "__main__":

@@ -19,15 +19,15 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from ..classifier.checkpoint import atomic_write, load_checkpoint, save_checkpoint
+from ..classifier.checkpoint import load_checkpoint, save_checkpoint
 from ..classifier.inference import Classifier, load_classifier
 from ..classifier.preprocess import uint8_to_float
 from ..data.folders import ImageFolderIndex, decode_all, index_folder
 from ..data.thumbnails import replace_thumbnails
 from ..figures import fixed
-from ..paths import AUDIT_REPORT, DEFAULT_CHECKPOINT, KAGGLE_TESTING, result_file
-from .calibration import reliability_bins
-from .metrics import classification_metrics, headline_with_ci, roc_curve_points
+from ..paths import AUDIT_REPORT, KAGGLE_TESTING
+from ..results import METRICS, add_report_flags, report_path, write_json
+from .metrics import classification_metrics, headline_with_ci, reliability_bins, roc_curve_points
 
 
 @contextmanager
@@ -236,9 +236,8 @@ def _with_ci(metrics: dict, key: str) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
+    add_report_flags(parser, METRICS)
     parser.add_argument("--data", default=str(KAGGLE_TESTING))
-    parser.add_argument("--out", default=None, help="metrics.json path (default: beside the checkpoint)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--audit", default=str(AUDIT_REPORT),
                         help="audit JSON (python -m model.data.audit) for the clean-subset section")
@@ -253,8 +252,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.mistakes_dir:
         save_mistake_thumbnails(metrics["misclassified"], args.data, args.mistakes_dir)
-    out = Path(args.out) if args.out else result_file(args.checkpoint, "metrics")
-    atomic_write(out, lambda tmp: Path(tmp).write_text(json.dumps(metrics, indent=2)))
+    out = write_json(report_path(args, METRICS), METRICS.check(metrics), indent=2)
     if args.store:
         store_in_checkpoint(args.checkpoint, metrics)
     print(f"accuracy {_with_ci(metrics, 'accuracy')}  balanced {fixed(metrics['balanced_accuracy'])}  "

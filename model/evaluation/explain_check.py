@@ -25,7 +25,6 @@ app's own preprocessing. Nothing here needs a tumour outline, which the dataset 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from pathlib import Path
@@ -36,7 +35,6 @@ import torch
 import torch.nn.functional as F
 from scipy.stats import spearmanr
 
-from ..classifier.checkpoint import atomic_write
 from ..classifier.factory import create_model, to_channels_last
 from ..classifier.gradcam import heat_map_explainer
 from ..classifier.heat_map_methods import HEAT_MAP_METHODS, HeatMapMethod
@@ -44,7 +42,8 @@ from ..classifier.inference import Classifier, load_classifier
 from ..classifier.preprocess import uint8_to_float
 from ..data.folders import ImageFolderIndex, decode_all, index_folder
 from ..figures import fixed
-from ..paths import DEFAULT_CHECKPOINT, KAGGLE_TESTING, result_file
+from ..paths import KAGGLE_TESTING
+from ..results import EXPLAIN, add_report_flags, report_path, write_report
 from .latency import cpu_model
 from .metrics import mean_with_ci
 
@@ -204,12 +203,11 @@ def print_summary(report: dict) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT)
+    add_report_flags(parser, EXPLAIN)
     parser.add_argument("--data", type=Path, default=KAGGLE_TESTING)
     parser.add_argument("--per-class", type=int, default=25, help="images drawn from each class folder")
     parser.add_argument("--percentiles", type=int, nargs="+", default=list(DEFAULT_PERCENTILES))
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=None, help="default: NAME.explain.json beside the checkpoint")
     args = parser.parse_args(argv)
     torch.set_num_threads(os.cpu_count() or 1)
     clf = load_classifier(args.checkpoint, backends=False)
@@ -221,9 +219,7 @@ def main(argv: list[str] | None = None) -> None:
                    "machine": cpu_model(), "command": "python -m model.evaluation.explain_check",
                    "date": time.strftime("%Y-%m-%d")})
     print_summary(report)
-    out = args.out or result_file(args.checkpoint, "explain")
-    atomic_write(out, lambda tmp: Path(tmp).write_text(json.dumps(report, indent=1)))
-    print(f"wrote {out}")
+    write_report(report_path(args, EXPLAIN), report, EXPLAIN)
 
 
 if __name__ == "__main__":

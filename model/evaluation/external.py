@@ -12,24 +12,24 @@ know (``other_tumour``) count as tumours for tumour-versus-none and are reported
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 from sklearn.metrics import confusion_matrix
 
-from ..classifier.checkpoint import atomic_write
 from ..classifier.explanation import UNSURE_BELOW
 from ..classifier.inference import Classifier, load_classifier
-from ..data.manifest import ManifestError, ManifestSet, read_manifest, read_split, split_file
+from ..data.image_sources import ManifestSource
+from ..data.manifest import ManifestError, ManifestSet
 from ..figures import percent
 from ..names import NO_TUMOUR
-from ..paths import DEFAULT_CHECKPOINT, EXTERNAL_DIR, result_file
-from .calibration import reliability_bins
-from .metrics import cluster_rate_ci
+from ..paths import EXTERNAL_DIR
+from ..results import EXTERNAL, add_report_flags, report_path, write_report
+from .metrics import cluster_rate_ci, reliability_bins
 
 __all__ = ["evaluate_external", "external_metrics", "predict_manifest"]
 
@@ -129,14 +129,7 @@ def external_metrics(manifest: ManifestSet, probs: np.ndarray, classes: list[str
 def evaluate_external(checkpoint: str | Path, manifest_path: str | Path, split: str | None,
                       batch_size: int = 32) -> dict:
     """Load, predict and score; ``split`` names a committed file list (``None``: every row)."""
-    manifest = read_manifest(manifest_path)
-    if split:
-        listed = read_split(split_file(split))
-        unknown = set(listed) - set(manifest.files)
-        if unknown:
-            raise ManifestError(f"the {split} list names {len(unknown)} file(s) the manifest lacks, "
-                                f"e.g. {sorted(unknown)[0]}")
-        manifest = manifest.subset(listed)
+    manifest = ManifestSource(Path(manifest_path), split).rows()
     clf = load_classifier(checkpoint, backends=False)  # PyTorch fp32: the same figures on every machine
     started = time.perf_counter()
     probs = predict_manifest(clf, manifest, batch_size)
@@ -168,10 +161,9 @@ def print_summary(report: dict) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
+    add_report_flags(parser, EXTERNAL)
     parser.add_argument("--manifest", default=str(EXTERNAL_DIR / "manifest.tsv"))
     parser.add_argument("--split", default="validation", help="a committed file list (training, validation) or 'all'")
-    parser.add_argument("--out", default=None, help="result file (default: <checkpoint>.external.json)")
     parser.add_argument("--batch-size", type=int, default=32)
     args = parser.parse_args(argv)
     torch.set_num_threads(os.cpu_count() or 1)
@@ -180,11 +172,10 @@ def main(argv: list[str] | None = None) -> None:
                                    args.batch_size)
     except ManifestError as err:
         parser.exit(2, f"error: {err}\n")
-    kind = "external" if args.split == "validation" else f"external-{args.split}"
-    out = Path(args.out) if args.out else result_file(args.checkpoint, kind)
-    atomic_write(out, lambda tmp: Path(tmp).write_text(json.dumps(report, indent=1)))
     print_summary(report)
-    print(f"wrote {out}")
+    # another part than the validation one goes beside it, never over it
+    kind = EXTERNAL if args.split == "validation" else replace(EXTERNAL, name=f"external-{args.split}")
+    write_report(report_path(args, kind), report, kind)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ head, a smooth random map as coarse as Grad-CAM's, the slice's own smoothed brig
 1. **Pointing game** (Zhang et al., 2018): does the map's peak lie on the tumour, within 15 px at 224 px?
 2. **Energy inside**: the share of the map's (positive) heat that falls inside the outline.
 3. **Pixel AUC**: the map as a pixel-wise tumour detector (scikit-learn's ROC-AUC over the slice's pixels).
+(:mod:`model.evaluation.map_scores`).
 
 The bars the app's heat map has to clear: pointing game >= 0.80 and energy inside >= 3x the centre
 blob's, in every tumour class. No-tumour slices have no outline and are not scored.
@@ -19,7 +20,6 @@ the same way, with the seconds per image each takes (:mod:`model.evaluation.heat
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from pathlib import Path
@@ -29,12 +29,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from scipy.ndimage import binary_erosion, distance_transform_edt, gaussian_filter
-from sklearn.metrics import roc_auc_score
+from scipy.ndimage import binary_erosion, gaussian_filter
 from sklearn.model_selection import train_test_split
 
-from ..classifier.checkpoint import atomic_write
-from ..classifier.gradcam import overlay_heatmap
+from ..classifier.activation_maps import overlay_heatmap
 from ..classifier.heat_map_methods import HEAT_MAP_METHODS, HeatMapMethod
 from ..classifier.inference import Classifier, load_classifier
 from ..classifier.preprocess import GreySlice, uint8_to_float, uncrop_map
@@ -42,66 +40,22 @@ from ..data.duplicates import validation_split
 from ..data.folders import index_folder, training_folder
 from ..data.outlines import OutlineSet, load_mask, read_outlines
 from ..figures import fixed
-from ..paths import DEFAULT_CHECKPOINT, KAGGLE_DIR, KAGGLE_MASKS_DIR, result_file
+from ..paths import KAGGLE_DIR, KAGGLE_MASKS_DIR
+from ..results import LOCALISATION, add_report_flags, report_path, write_report
 from .explain_check import centre_maps, heat_maps, smooth_random_maps
 from .heat_map_search import add_search_arguments, chosen_candidates, print_candidates
+from .map_scores import TOLERANCE_AT_224, score_maps
 from .metrics import mean_with_ci
 
-__all__ = ["BASELINES", "FRAME", "METRICS", "TOLERANCE_AT_224", "bar_checks", "baseline_maps", "energy_inside",
-           "frame_maps", "localisation_report", "main", "outline_overlay", "pixel_auc", "pointing_game",
-           "score_maps", "tolerance_px"]
+__all__ = ["BASELINES", "FRAME", "METRICS", "bar_checks", "baseline_maps", "frame_maps", "localisation_report",
+           "main", "outline_overlay"]
 
 #: Side of the frame the outlines are drawn in (the Kaggle slice) and the figures are measured in.
 FRAME = 224
-#: How far from the outline the peak may fall and still count, at 224 px (scaled with the map's side).
-TOLERANCE_AT_224 = 15
 BASELINES = ("a blob on the centre of the head", "a smooth random map", "the slice's own brightness")
 METRICS = ("pointing_game", "energy_inside", "auc")
 #: The issue's bars for the app's heat maps, in every tumour class.
 POINTING_BAR, ENERGY_TIMES_CENTRE = 0.80, 3.0
-
-
-def tolerance_px(side: int) -> float:
-    return TOLERANCE_AT_224 * side / 224
-
-
-def _checked(maps: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    maps, masks = np.asarray(maps, dtype=np.float64), np.asarray(masks, dtype=bool)
-    if maps.shape != masks.shape or maps.ndim != 3:
-        raise ValueError(f"maps {maps.shape} and masks {masks.shape} must both be (N, H, W)")
-    if not masks.any(axis=(1, 2)).all() or masks.all(axis=(1, 2)).any():
-        raise ValueError("every mask needs pixels inside and outside the tumour")
-    return maps, masks
-
-
-def pointing_game(maps: np.ndarray, masks: np.ndarray, tolerance: float | None = None) -> np.ndarray:
-    """1.0 where the map's peak lies within ``tolerance`` px of the mask (default: 15 px at 224), else 0.0."""
-    maps, masks = _checked(maps, masks)
-    tolerance = tolerance_px(maps.shape[-1]) if tolerance is None else tolerance
-    hits = []
-    for heat, mask in zip(maps, masks):
-        peak = np.unravel_index(np.argmax(heat), heat.shape)
-        hits.append(distance_transform_edt(~mask)[peak] <= tolerance)  # 0 inside, px to the mask outside
-    return np.asarray(hits, dtype=np.float64)
-
-
-def energy_inside(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
-    """Share of each map's heat (clipped at 0) inside its mask; 0 for a map with no heat at all."""
-    maps, masks = _checked(maps, masks)
-    heat = np.clip(maps, 0, None)
-    total, inside = heat.sum(axis=(1, 2)), (heat * masks).sum(axis=(1, 2))
-    return np.divide(inside, total, out=np.zeros_like(total), where=total > 0)
-
-
-def pixel_auc(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
-    """ROC-AUC of each map's pixels as scores for "inside the tumour" (0.5: no better than chance)."""
-    maps, masks = _checked(maps, masks)
-    return np.asarray([roc_auc_score(mask.ravel(), heat.ravel()) for heat, mask in zip(maps, masks)])
-
-
-def score_maps(maps: np.ndarray, masks: np.ndarray) -> dict[str, np.ndarray]:
-    return {"pointing_game": pointing_game(maps, masks), "energy_inside": energy_inside(maps, masks),
-            "auc": pixel_auc(maps, masks)}
 
 
 def baseline_maps(squares: np.ndarray, size: int, seed: int = 0) -> dict[str, np.ndarray]:
@@ -264,14 +218,13 @@ def print_summary(report: dict) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT)
+    add_report_flags(parser, LOCALISATION)
     parser.add_argument("--split", choices=("Training", "Testing", "validation"), default="Testing",
                         help="validation: the outlined Training slices on the checkpoint's own validation side")
     parser.add_argument("--masks", type=Path, default=KAGGLE_MASKS_DIR, help="the masks folder (manifest.csv)")
     parser.add_argument("--data", type=Path, default=KAGGLE_DIR, help="the Kaggle folder the manifest's images are in")
     parser.add_argument("--limit", type=int, default=None, help="a class-stratified sample of N images, for quick runs")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=None, help="default: NAME.localisation.json beside the checkpoint")
     parser.add_argument("--examples-dir", type=Path, default=None, help="save 3 example pictures here")
     add_search_arguments(parser)
     args = parser.parse_args(argv)
@@ -297,9 +250,7 @@ def main(argv: list[str] | None = None) -> None:
                    "seconds": time.perf_counter() - started, "command": "python -m model localise",
                    "date": time.strftime("%Y-%m-%d")})
     print_summary(report)
-    out = args.out or result_file(args.checkpoint, "localisation")
-    atomic_write(out, lambda tmp: Path(tmp).write_text(json.dumps(report, indent=1)))
-    print(f"wrote {out}")
+    write_report(report_path(args, LOCALISATION), report, LOCALISATION)
     if args.examples_dir:
         print("examples: " + ", ".join(str(p) for p in save_examples(clf, outlines, args.examples_dir)))
 

@@ -1,4 +1,4 @@
-"""Classification metrics, all computed by scikit-learn."""
+"""Classification metrics (computed by scikit-learn), their intervals, and the calibration error (ECE)."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -188,4 +188,28 @@ def roc_curve_points(y_true: Sequence[int], probs: np.ndarray, classes: Sequence
         fpr, tpr = downsample_curve(fpr, tpr, max_points)
         out[name] = {"fpr": np.round(fpr, decimals).tolist(), "tpr": np.round(tpr, decimals).tolist(),
                      "auc": auc[c]}
+    return out
+
+
+def reliability_bins(probs: np.ndarray, labels: np.ndarray, n_bins: int = 15) -> dict:
+    """Top-class confidence against accuracy in equal-width bins.
+
+    Returns:
+        ``confidence``, ``accuracy`` and ``count`` per non-empty bin, and ``ece``:
+        the count-weighted mean gap between them.
+    """
+    probs, labels = np.asarray(probs), np.asarray(labels)
+    confidence = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == labels
+    bins = np.minimum((confidence * n_bins).astype(int), n_bins - 1)
+    out = {"confidence": [], "accuracy": [], "count": []}
+    ece = 0.0
+    for b in range(n_bins):
+        mask = bins == b
+        if mask.any():
+            out["confidence"].append(float(confidence[mask].mean()))
+            out["accuracy"].append(float(correct[mask].mean()))
+            out["count"].append(int(mask.sum()))
+            ece += mask.mean() * abs(confidence[mask].mean() - correct[mask].mean())
+    out["ece"] = float(ece)
     return out

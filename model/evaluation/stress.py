@@ -28,10 +28,10 @@ from PIL import Image
 from sklearn.metrics import accuracy_score, f1_score
 
 from ..classifier.checkpoint import atomic_write
-from ..classifier.inference import Classifier, bundled_checkpoints, load_classifier
+from ..classifier.inference import Classifier, load_classifier
 from ..data.folders import index_folder
 from ..figures import fixed
-from ..paths import AUDIT_REPORT, KAGGLE_TESTING, STRESS_REPORT
+from ..paths import AUDIT_REPORT, KAGGLE_TESTING, STRESS_REPORT, bundled_checkpoints
 from .evaluate import load_clean_names
 from .latency import cpu_model
 from .metrics import bootstrap_ci

@@ -9,10 +9,12 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..names import OTHER_TUMOUR_LABEL
+
 __all__ = ["OTHER_TUMOUR", "answered_right", "tumour_aware_loss"]
 
-#: The training label of a tumour slice whose type is none of the classifier's classes.
-OTHER_TUMOUR = -1
+#: The training label of a tumour slice whose type is none of the classifier's classes (one value everywhere).
+OTHER_TUMOUR = OTHER_TUMOUR_LABEL
 
 
 def tumour_aware_loss(logits: torch.Tensor, target: torch.Tensor, none_index: int,

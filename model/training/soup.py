@@ -7,7 +7,7 @@ their weights is itself a good network (Wortsman et al., 2022, "Model soups"). H
 joins a run tuned for upright slices with one that also saw rotated and flipped ones:
 the soup keeps most of the first's accuracy and most of the second's tolerance of
 orientation. The output folder looks like a training run (``best.safetensors``,
-``config.json``, ``history.json``), so ``python -m model.evaluation.release`` takes it as it is.
+``config.json``, ``history.json``), so ``python -m model.fitting.release`` takes it as it is.
 """
 from __future__ import annotations
 

@@ -9,17 +9,17 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ..classifier.preprocess import PreprocessSpec
-from ..data.folders import ImageFolderIndex, file_md5, cached_decode
-from ..data.manifest import ManifestSet, read_manifest, read_split, split_file
+from ..data.folders import cached_decode
+from ..data.image_sources import ManifestSource, manifest_index
+from ..data.manifest import split_file
 from ..names import NO_TUMOUR
 from .losses import OTHER_TUMOUR
 
 __all__ = ["ExternalPart", "NOT_FOR_TRAINING", "OTHER_TUMOUR_CHOICES", "combined_fingerprint", "load_external_part",
-           "manifest_index", "sampling_weights"]
+           "sampling_weights"]
 
 
 @dataclass
@@ -37,16 +37,6 @@ OTHER_TUMOUR_CHOICES = ("leave_out", "not_normal")
 NOT_FOR_TRAINING = ("validation", "calibration")
 
 
-def manifest_index(manifest: ManifestSet, classes: list[str], other_tumours: bool = False) -> ImageFolderIndex:
-    """The rows whose class is one of ``classes`` (and, with ``other_tumours``, the tumours of other
-    types, labelled ``OTHER_TUMOUR``), as an index the decoded cache understands."""
-    rows = [i for i, c in enumerate(manifest.classes) if c in classes or (other_tumours and c is None)]
-    paths = [manifest.root / manifest.files[i] for i in rows]
-    labels = np.asarray([OTHER_TUMOUR if manifest.classes[i] is None else classes.index(manifest.classes[i])
-                         for i in rows], dtype=np.int64)
-    return ImageFolderIndex(manifest.root, list(classes), paths, labels, [file_md5(p) for p in paths])
-
-
 def load_external_part(manifest_path: str | Path, split: str, classes: list[str], spec: PreprocessSpec,
                        cache_dir: str | None, other_tumour: str = "leave_out") -> ExternalPart:
     """Decode the external set's ``split`` list: the rows of our classes, and the other tumour types
@@ -62,8 +52,7 @@ def load_external_part(manifest_path: str | Path, split: str, classes: list[str]
     listed = split_file(split)
     if listed.stem in NOT_FOR_TRAINING:
         raise ValueError(f"the external {listed.stem} part judges or calibrates models: training never reads it")
-    manifest = read_manifest(manifest_path)
-    manifest = manifest.subset(read_split(listed))
+    manifest = ManifestSource(Path(manifest_path), split).rows()
     index = manifest_index(manifest, classes, other_tumours=other_tumour == "not_normal")
     used = set(classes) | ({None} if other_tumour == "not_normal" else set())
     left_out = sorted({label for label, c in zip(manifest.labels, manifest.classes) if c not in used})

@@ -9,7 +9,8 @@ from typing import Any
 from ..classifier.checkpoint import read_metadata
 from ..figures import cut, fixed
 from ..names import ARCH_NAMES, DISPLAY_NAMES
-from ..paths import CT_LIKE_DIR, DEFAULT_CHECKPOINT, MISTAKES_DIR, SAMPLES_DIR, result_file
+from ..paths import CT_LIKE_DIR, DEFAULT_CHECKPOINT, MISTAKES_DIR, SAMPLES_DIR
+from ..results import EXPLAIN, EXTERNAL, HISTORY, METRICS, OOD
 
 __all__ = ["ModelReport", "Sample", "audit_headline", "bundled_samples", "ct_like_findings", "heat_map_rows",
            "model_report", "named_mistakes"]
@@ -75,12 +76,12 @@ def model_report(checkpoint: str | Path = DEFAULT_CHECKPOINT) -> ModelReport:
     return ModelReport(
         checkpoint=checkpoint,
         metadata=read_metadata(checkpoint),
-        metrics=_read_json(result_file(checkpoint, "metrics")),
-        history=_read_json(result_file(checkpoint, "history")),
+        metrics=_read_json(METRICS.path(checkpoint)),
+        history=_read_json(HISTORY.path(checkpoint)),
         audit=audit_headline(checkpoint.parent / "audit.json"),
-        ood_report=_read_json(result_file(checkpoint, "ood")),
-        explanation=_read_json(result_file(checkpoint, "explain")),
-        external=_read_json(result_file(checkpoint, "external")),
+        ood_report=_read_json(OOD.path(checkpoint)),
+        explanation=_read_json(EXPLAIN.path(checkpoint)),
+        external=_read_json(EXTERNAL.path(checkpoint)),
     )
 
 

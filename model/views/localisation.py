@@ -8,14 +8,15 @@ from typing import Any
 
 from ..figures import fixed, percent, percent_range
 from ..names import class_name
-from ..paths import DEFAULT_CHECKPOINT, HEAT_MAP_OUTLINES_DIR, result_file
+from ..paths import DEFAULT_CHECKPOINT, HEAT_MAP_OUTLINES_DIR
+from ..results import LOCALISATION
 from .heat_map_names import heat_map_name
 
 __all__ = ["REPORT_FILE", "example_pictures", "localisation_rows", "localisation_summary", "map_cell",
            "map_pointing_note", "read_localisation"]
 
 #: The bundled model's result file; read at call time, so a test can point it elsewhere.
-REPORT_FILE = result_file(DEFAULT_CHECKPOINT, "localisation")
+REPORT_FILE = LOCALISATION.path(DEFAULT_CHECKPOINT)
 
 
 def read_localisation(path: str | Path | None = None) -> dict[str, Any] | None:

@@ -8,7 +8,8 @@ from pathlib import Path
 from ..classifier.checkpoint import read_metadata
 from ..figures import cut, percent
 from ..names import ARCH_NAMES
-from ..paths import DEFAULT_CHECKPOINT, WEIGHTS_DIR, result_file
+from ..paths import DEFAULT_CHECKPOINT, WEIGHTS_DIR
+from ..results import EXTERNAL
 
 __all__ = ["APP_NETWORKS", "NetworkChoice", "default_behind_note", "network_choices"]
 
@@ -46,7 +47,7 @@ def network_choices(checkpoints=APP_NETWORKS) -> list[NetworkChoice]:
             continue
         metadata = read_metadata(checkpoint)
         label = f"{ARCH_NAMES.get(metadata['arch'], metadata['arch'])} ({_origin(metadata)})"
-        path = result_file(checkpoint, "external")
+        path = EXTERNAL.path(checkpoint)
         report = json.loads(path.read_text()) if path.exists() else None
         choices.append(NetworkChoice(checkpoint, label, _external_line(report), report))
     return choices

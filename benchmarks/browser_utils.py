@@ -1,7 +1,8 @@
 """Start a real `streamlit run` and launch Debian's headless Chromium.
 
-Shared by tests/test_browser.py, tests/test_load.py and benchmarks/app_startup.py;
-not a test module itself.
+Used by benchmarks/app_startup.py and by the browser tests (tests/test_browser.py, tests/test_load.py,
+tests/conftest.py's ``server``, tests/test_floor_app.py), which import it as ``benchmarks.browser_utils``.
+It lives here, not in tests/, because a benchmark imports nothing from the tests.
 """
 from __future__ import annotations
 
@@ -81,3 +82,11 @@ def streamlit_server(timeout: float = 90) -> Iterator[tuple[str, subprocess.Pope
 def require_chromium() -> str:
     assert shutil.which(CHROMIUM), f"{CHROMIUM} is missing: install Debian's chromium (see README)"
     return CHROMIUM
+
+
+def wait_until_page_ran(page, timeout_ms: int = 180_000) -> None:
+    """Wait for a Streamlit page to have run to its end: its title is drawn and Streamlit's status widget
+    (shown while a script runs) has gone; then a second for charts and images to take their final size."""
+    page.locator("h1").first.wait_for(timeout=timeout_ms)
+    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=timeout_ms)
+    page.wait_for_timeout(1_000)

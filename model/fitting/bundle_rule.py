@@ -28,7 +28,8 @@ from scipy.stats import binomtest
 from sklearn.metrics import balanced_accuracy_score
 
 from ..classifier.checkpoint import read_metadata
-from ..paths import DEFAULT_CHECKPOINT, result_file
+from ..paths import DEFAULT_CHECKPOINT
+from ..results import EXTERNAL, LOCALISATION
 
 __all__ = ["POINTING_FLOOR", "Verdict", "balanced_accuracy", "judge", "primary_score", "main"]
 
@@ -95,11 +96,11 @@ def judge(candidate: dict, bundle: dict) -> Verdict:
 def figures_of(checkpoint: Path, with_pointing: bool) -> dict:
     """The figures the rule reads for one checkpoint, from its metadata and the result files beside it."""
     metadata = read_metadata(checkpoint)
-    figures = {"external": json.loads(result_file(checkpoint, "external").read_text()),
+    figures = {"external": json.loads(EXTERNAL.path(checkpoint).read_text()),
                "kaggle_validation": (metadata["validation"]["val_acc"],
                                      int(metadata["data_sources"][0]["validation_images"]))}
     if with_pointing:
-        localisation = result_file(checkpoint, "localisation")
+        localisation = LOCALISATION.path(checkpoint)
         report = json.loads(localisation.read_text()) if localisation.exists() else None
         figures["pointing_game"] = (report["maps"]["Grad-CAM"]["overall"]["pointing_game"]["mean"]
                                     if report and report.get("split") == "validation" else None)

@@ -1,6 +1,6 @@
 """Fit the "not a brain MRI" guard into a checkpoint and measure it.
 
-    python -m model.evaluation.guard_fit --checkpoint model/weights/resnet50.safetensors --data ../shared/data/brain-tumor-mri
+    python -m model.fitting.guard_fit --checkpoint model/weights/resnet50.safetensors --data ../shared/data/brain-tumor-mri
 
 Fits :class:`model.classifier.guard.FeatureGuard` on the Training split's features, with
 the threshold set on out-of-fold scores, stores it in the checkpoint, then
@@ -12,7 +12,6 @@ ultrasound files when pydicom is installed) and images synthesised here.
 from __future__ import annotations
 
 import argparse
-import json
 import warnings
 from pathlib import Path
 
@@ -20,13 +19,14 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from ..classifier.checkpoint import atomic_write, load_checkpoint, read_metadata, save_checkpoint, split_guard_tensors
+from ..classifier.checkpoint import load_checkpoint, read_metadata, save_checkpoint, split_guard_tensors
 from ..classifier.guard import FeatureGuard, fit_guard
 from ..classifier.inference import Classifier, load_classifier
 from ..classifier.preprocess import uint8_to_float
 from ..data.folders import cache_dir_arg, cached_decode, index_folder
 from ..figures import percent
-from ..paths import CACHE_DIR, DEFAULT_CHECKPOINT, KAGGLE_DIR, result_file
+from ..paths import CACHE_DIR, KAGGLE_DIR
+from ..results import OOD, add_report_flags, report_path, write_json
 from ..uploads.load import load_scan
 from ..uploads.scan import OTHER_IMAGING_MODALITIES, Scan
 
@@ -188,12 +188,11 @@ def measure(clf: Classifier, data: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
+    add_report_flags(parser, OOD)
     parser.add_argument("--data", default=str(KAGGLE_DIR))
     parser.add_argument("--quantile", type=float, default=0.999,
                         help="share of held-out Training MRIs the guard must accept")
     parser.add_argument("--cache-dir", default=str(CACHE_DIR))
-    parser.add_argument("--out", default=None, help="report JSON (default: <checkpoint>.ood.json)")
     parser.add_argument("--measure-only", action="store_true",
                         help="keep the checkpoint's guard and metadata as they are; only measure and write the report")
     args = parser.parse_args(argv)
@@ -206,8 +205,7 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(str(err))
     else:
         report = fit_and_measure(Path(args.checkpoint), Path(args.data), args.quantile, cache_dir_arg(args.cache_dir))
-    out = Path(args.out) if args.out else result_file(args.checkpoint, "ood")
-    atomic_write(out, lambda tmp: Path(tmp).write_text(json.dumps(report, indent=1)))
+    out = write_json(report_path(args, OOD), OOD.check(report))
     print(f"OOD images rejected: {report['ood_rejected']}/{report['ood_images']} "
           f"({percent(report['ood_rejected_rate'], 1)}; {report['ood_rejected_by_pixels']} by the pixel checks, "
           f"{report['ood_rejected_by_file_tags']} DICOMs by their Modality tag); "

@@ -1,6 +1,6 @@
-"""Calibration: expected calibration error, reliability bins and temperature scaling.
+"""Calibration: temperature scaling, fitted and stored in the checkpoint.
 
-    python -m model.evaluation.calibration --checkpoint model/weights/resnet50.safetensors
+    python -m model.fitting.calibration --checkpoint model/weights/resnet50.safetensors
 
 Fits one temperature on the training run's validation split (the same
 images, split and seed as ``model.training.train``) and stores it in the checkpoint,
@@ -27,33 +27,11 @@ from ..classifier.checkpoint import load_checkpoint, save_checkpoint
 from ..classifier.inference import load_classifier
 from ..classifier.preprocess import uint8_to_float
 from ..data.duplicates import validation_split
-from ..data.manifest import ManifestError, read_manifest, read_split, split_file
+from ..data.image_sources import ManifestSource
+from ..data.manifest import ManifestError
 from ..data.folders import cache_dir_arg, cached_decode, index_folder, training_folder
+from ..evaluation.metrics import reliability_bins
 from ..paths import CACHE_DIR, DEFAULT_CHECKPOINT
-
-
-def reliability_bins(probs: np.ndarray, labels: np.ndarray, n_bins: int = 15) -> dict:
-    """Top-class confidence against accuracy in equal-width bins.
-
-    Returns:
-        ``confidence``, ``accuracy`` and ``count`` per non-empty bin, and ``ece``:
-        the count-weighted mean gap between them.
-    """
-    probs, labels = np.asarray(probs), np.asarray(labels)
-    confidence = probs.max(axis=1)
-    correct = probs.argmax(axis=1) == labels
-    bins = np.minimum((confidence * n_bins).astype(int), n_bins - 1)
-    out = {"confidence": [], "accuracy": [], "count": []}
-    ece = 0.0
-    for b in range(n_bins):
-        mask = bins == b
-        if mask.any():
-            out["confidence"].append(float(confidence[mask].mean()))
-            out["accuracy"].append(float(correct[mask].mean()))
-            out["count"].append(int(mask.sum()))
-            ece += mask.mean() * abs(confidence[mask].mean() - correct[mask].mean())
-    out["ece"] = float(ece)
-    return out
 
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None) -> float:
@@ -87,10 +65,9 @@ def external_logits(checkpoint: Path, manifest_path: str, split: str) -> tuple[n
     """Logits and labels of the rows of our classes in an external set's committed ``split`` list
     (or a list file's path)."""
     clf = load_classifier(checkpoint)
-    listed = split_file(split)
-    manifest = read_manifest(manifest_path).subset(read_split(listed))
+    manifest = ManifestSource(Path(manifest_path), split).rows()
     if not len(manifest):
-        raise ManifestError(f"none of the files in {listed} is in {manifest_path}")
+        raise ManifestError(f"the {split} list names none of the files in {manifest_path}")
     manifest = manifest.subset([f for f, c in zip(manifest.files, manifest.classes) if c in clf.classes])
     logits = [clf.model(clf.spec(chunk).contiguous(memory_format=torch.channels_last)).float()
               for chunk in manifest.image_chunks(32)]
@@ -153,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.fit_on != "external":  # parts[0] is Kaggle's validation split
         # A weight soup (model.training.soup) had no epoch of its own: its validation record is measured here.
         meta.setdefault("validation", {"val_acc": float((parts[0][0].argmax(1) == parts[0][1]).mean()),
-                                       "measured_by": "model.evaluation.calibration"})
+                                       "measured_by": "model.fitting.calibration"})
     save_checkpoint(args.checkpoint, tensors, meta)
     print(f"temperature {temperature:.4f} ({args.fit_on}); ECE {before:.4f} -> {after:.4f} "
           f"({len(labels)} images: {fitted_on})")

@@ -9,18 +9,18 @@ with a case-group bootstrap interval, per sequence and as a confusion matrix.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 
-from ..classifier.checkpoint import atomic_write
 from ..classifier.inference import Classifier, load_classifier
 from ..classifier.sequence import SequenceModel
-from ..data.manifest import SEQUENCES, ManifestError, ManifestSet, read_manifest, read_split, split_file
+from ..data.image_sources import ManifestSource
+from ..data.manifest import SEQUENCES, ManifestError, ManifestSet
+from ..evaluation.metrics import cluster_rate_ci
 from ..figures import percent
-from ..paths import DEFAULT_CHECKPOINT, EXTERNAL_DIR, result_file
-from .metrics import cluster_rate_ci
+from ..paths import EXTERNAL_DIR
+from ..results import SEQUENCE, add_report_flags, report_path, write_json
 
 __all__ = ["features_of", "fit_sequence_model", "main"]
 
@@ -57,18 +57,15 @@ def fit_sequence_model(clf: Classifier, training: ManifestSet, validation: Manif
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
+    add_report_flags(parser, SEQUENCE)
     parser.add_argument("--manifest", default=str(EXTERNAL_DIR / "manifest.tsv"))
-    parser.add_argument("--out", default=None, help="default: <checkpoint>.sequence.json")
     args = parser.parse_args(argv)
     try:
-        manifest = read_manifest(args.manifest)
-        parts = {p: manifest.subset(read_split(split_file(p))) for p in ("training", "validation")}
+        parts = {p: ManifestSource(Path(args.manifest), p).rows() for p in ("training", "validation")}
     except ManifestError as err:
         parser.exit(2, f"error: {err}\n")
     model = fit_sequence_model(load_classifier(args.checkpoint), parts["training"], parts["validation"])
-    out = Path(args.out) if args.out else result_file(args.checkpoint, "sequence")
-    atomic_write(out, lambda tmp: Path(tmp).write_text(json.dumps(model.to_dict(), indent=1)))
+    out = write_json(report_path(args, SEQUENCE), SEQUENCE.check(model.to_dict()))
     r = model.report
     print(f"sequence estimate on {r['n_images']} validation slices: accuracy {percent(r['accuracy'])} "
           f"[{percent(r['accuracy_ci95'][0])[:-1]}, {percent(r['accuracy_ci95'][1])}]; "

@@ -1,12 +1,12 @@
 """Turn a finished training run into the bundled model, with every result file beside it.
 
-    python -m model.evaluation.release --run runs/resnet50 --name resnet50
+    python -m model.fitting.release --run runs/resnet50 --name resnet50
 
 Steps, each one of the project's own commands:
 1. copy ``best.safetensors``, ``config.json`` and ``history.json`` into ``model/weights/<name>.*``;
 2. fit the temperature on the validation split, and with ``--external`` on the external set's
-   calibration list too (``model.evaluation.calibration``);
-3. fit the "not a brain MRI" guard and measure it (``model.evaluation.guard_fit``);
+   calibration list too (``model.fitting.calibration``);
+3. fit the "not a brain MRI" guard and measure it (``model.fitting.guard_fit``);
 4. evaluate on Testing, full and clean, and store the headline in the checkpoint (``model.evaluation.evaluate``).
 """
 from __future__ import annotations
@@ -18,8 +18,10 @@ from pathlib import Path
 
 from ..classifier.checkpoint import atomic_write
 from ..classifier.graph_export import write_graph
-from ..paths import CACHE_DIR, COMPARISON_DIR, KAGGLE_DIR, WEIGHTS_DIR, result_file
-from . import calibration, evaluate, guard_fit
+from ..evaluation import evaluate
+from ..paths import CACHE_DIR, COMPARISON_DIR, KAGGLE_DIR, WEIGHTS_DIR
+from ..results import HISTORY
+from . import calibration, guard_fit
 
 
 def combined_history(run: Path) -> list[dict]:
@@ -42,7 +44,7 @@ def combined_history(run: Path) -> list[dict]:
 def _earlier_history(run: Path, init_from: Path) -> list[dict]:
     """The history behind ``init_from``: a released model's ``<name>.history.json``, a run folder's, or
     for a bundled comparison network the epochs in its comparison result file."""
-    released = result_file(init_from, "history")
+    released = HISTORY.path(init_from)
     if released.exists():  # already the whole path to those weights, every stage numbered
         return json.loads(released.read_text())
     base = init_from.parent
@@ -66,7 +68,7 @@ def release(run: Path, name: str, data: Path, cache_dir: str, weights_dir: Path 
         mistakes_dir: where to put a thumbnail of every misclassified Testing image
             (``assets/mistakes`` for the model the Data & evaluation page describes).
         external: an external set's manifest whose calibration list joins the temperature fit.
-        fit_on: ``model.evaluation.calibration``'s ``--fit-on`` (None: its default).
+        fit_on: ``model.fitting.calibration``'s ``--fit-on`` (None: its default).
     """
     target = weights_dir / f"{name}.safetensors"
     shutil.copyfile(run / "best.safetensors", target)

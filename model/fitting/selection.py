@@ -1,6 +1,6 @@
 """Blind model selection on the training run's validation split.
 
-    python -m model.evaluation.selection --checkpoints runs/a/best.safetensors runs/b/best.safetensors
+    python -m model.fitting.selection --checkpoints runs/a/best.safetensors runs/b/best.safetensors
 
 Ranks candidate checkpoints by their validation errors, then by the validation
 log-loss at each one's own fitted temperature (a finer tie-breaker than a count,
