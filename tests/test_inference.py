@@ -3,6 +3,7 @@ import pytest
 from PIL import Image
 
 from model import DEFAULT_CHECKPOINT, Classifier, load_classifier, read_metadata
+from model.classifier.explanation import UNSURE_BELOW
 
 from .conftest import CLASSES, synthetic_mri
 
@@ -30,8 +31,9 @@ def test_bundled_model_is_right_and_confident_on_clear_samples(bundled, samples)
     clear = list(samples)
     probs = bundled.predict_proba([Image.open(s.path) for s in clear])
     assert [bundled.classes[i] for i in probs.argmax(axis=1)] == [s.label for s in clear]
-    # 0.9 until 2026-12-01; the E2 bundle, trained on two sources, gives the meningioma sample 0.8986
-    assert probs.max(axis=1).min() > 0.85
+    # Sure enough that the app names each one rather than saying "unsure". (0.85 while the bundle had a
+    # temperature below 1; at T = 1 since 2026-12-08, its meningioma sample gets 0.776.)
+    assert probs.max(axis=1).min() >= UNSURE_BELOW
 
 
 def test_gradcam_matches_input_size_and_is_finite(bundled, samples):
