@@ -16,8 +16,8 @@ from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 
-from ..classifier.checkpoint import atomic_write
 from ..paths import AUDIT_REPORT, KAGGLE_DIR
+from ..results import write_json
 from .duplicates import (THUMB, DuplicatePair, ImageSet, describe_images, duplicate_clusters, find_duplicates,
                          find_transformed_duplicates)
 from .folders import index_folder
@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(str(err))
     if args.examples_dir:
         report["examples"] = save_examples(report, Path(args.data), Path(args.examples_dir))
-    atomic_write(args.out, lambda tmp: Path(tmp).write_text(json.dumps(report)))
+    write_json(args.out, report, indent=None)
     headline = {k: v for k, v in report.items() if not isinstance(v, list)}
     print(json.dumps(headline, indent=1))
     print(f"wrote {args.out}")

@@ -26,9 +26,9 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from ..classifier.checkpoint import atomic_write
 from ..classifier.preprocess import head_mask, to_grey_uint8
 from ..paths import CT_LIKE_REPORT, KAGGLE_DIR
+from ..results import write_json
 from .folders import index_folder
 from .thumbnails import replace_thumbnails
 
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
     report = find_ct_like(args.data)
     if args.examples_dir:
         save_examples(report, args.data, args.examples_dir)
-    atomic_write(args.out, lambda tmp: Path(tmp).write_text(json.dumps(report, indent=1)))
+    write_json(args.out, report)
     for split, per_class in report["counts"].items():
         total = sum(per_class.values())
         print(f"{split}: {total} of {report['checked'][split]:,} look like CT slices {per_class}")

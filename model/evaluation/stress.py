@@ -16,7 +16,6 @@ good score is necessary, not sufficient.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from pathlib import Path
@@ -27,11 +26,11 @@ import torch
 from PIL import Image
 from sklearn.metrics import accuracy_score, f1_score
 
-from ..classifier.checkpoint import atomic_write
 from ..classifier.inference import Classifier, load_classifier
 from ..data.folders import index_folder
 from ..figures import fixed
 from ..paths import AUDIT_REPORT, KAGGLE_TESTING, STRESS_REPORT, bundled_checkpoints
+from ..results import write_report
 from .evaluate import load_clean_names
 from .latency import cpu_model
 from .metrics import bootstrap_ci
@@ -139,8 +138,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(str(err.args[0]))
     torch.set_num_threads(os.cpu_count() or 1)
     report = run_stress(args.checkpoints or bundled_checkpoints(), Path(args.data), args.audit, shifts)
-    atomic_write(args.out, lambda tmp: Path(tmp).write_text(json.dumps(report, indent=1)))
-    print(f"wrote {args.out}")
+    write_report(args.out, report)
 
 
 if __name__ == "__main__":
