@@ -3,7 +3,7 @@ import streamlit as st
 
 from model import ImageLoadError
 from model.classifier.explanation import UNSURE_BELOW
-from model.classifier.heat_map_methods import HEAT_MAP_METHODS, load_cam_library_in_background
+from model.classifier.heat_map_methods import HEAT_MAP_METHODS
 from model.figures import percent
 from model.views.catalog import model_report
 from model.views.charts import probability_bars, slice_probabilities
@@ -33,22 +33,16 @@ network_key = str(network.checkpoint)  # every cached answer is keyed by the net
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def quick_answer(network: str, key: str, axis: str | None, index: int | None, _image):
-    """The answer without a heat map: what a cold server shows while torch and pytorch-grad-cam load for
-    a map the classifier cannot draw without them (LayerCAM; the default Grad-CAM needs neither)."""
-    answer = classifier.explain(_image, heatmap=False)
-    load_cam_library_in_background()  # while the answer is drawn
-    return answer
+def answer_first(network: str, key: str, axis: str | None, index: int | None, method: str, _image):
+    """The answer, with its map when it can be drawn now; cached per file, slice and map, so that moving
+    the opacity slider does not re-run the network."""
+    return classifier.answer_first(_image, method)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def explain_upload(network: str, key: str, axis: str | None, index: int | None, method: str, _image, _answer=None):
-    """The answer and its heat map, cached per file, slice and map, so that moving the opacity slider
-    does not re-run the network. Given the quick ``_answer``, only the map is drawn (and cached
-    under the same key a warm server uses)."""
-    if _answer is None:
-        return classifier.explain(_image, method=method)
-    return _answer.with_heat_map(*classifier.heat_map(_image, _answer.class_index, method))
+def with_map(network: str, key: str, axis: str | None, index: int | None, method: str, _image, _answer):
+    """The map an answer came without (LayerCAM on a cold server), drawn without classifying again."""
+    return classifier.with_map(_image, _answer, method)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -86,9 +80,7 @@ try:
     # the heat-map choice below, read before its widget is drawn so the first pass draws the right map
     method = st.session_state.get("heat_map_method", HEAT_MAP_METHODS[0].name)
     with st.spinner("Looking at the scan…"):
-        # A map that needs torch and pytorch-grad-cam, not loaded yet (~4 s): answer first, the map below.
-        explanation = (explain_upload(network_key, upload.key, axis, index, method, image)
-                       if classifier.draws_now(method) else quick_answer(network_key, upload.key, axis, index, image))
+        explanation = answer_first(network_key, upload.key, axis, index, method, image)
 except ImageLoadError as err:
     st.error(f"**That file could not be used.** {err}", icon=":material/block:")
     st.stop()
@@ -137,7 +129,7 @@ with right:
     original.image(explanation.preview_image(), caption="Uploaded image", width="stretch")
     if explanation.crop_map is None:
         with overlay, st.spinner("Drawing the heat map…"):
-            explanation = explain_upload(network_key, upload.key, axis, index, method, image, explanation)
+            explanation = with_map(network_key, upload.key, axis, index, method, image, explanation)
     overlay.image(explanation.overlay(opacity=opacity), caption=f"{method} for “{said.top}”", width="stretch")
     if said.no_tumour:
         overlay.caption(NO_TUMOUR_MAP_NOTE)

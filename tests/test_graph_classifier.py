@@ -53,3 +53,16 @@ def test_answer_without_map_then_map_equals_one_explain(graph_classifier, sample
     assert quick.heatmap is None
     full = quick.with_heat_map(*graph_classifier.heat_map(image, quick.class_index))
     np.testing.assert_array_equal(full.heatmap, graph_classifier.explain(image).heatmap)
+
+
+def test_answer_first_then_the_map_it_lacked(graph_classifier, samples, monkeypatch):
+    """Cold (pytorch-grad-cam not loaded): the default map comes with the answer, LayerCAM after it."""
+    monkeypatch.setattr("model.classifier.heat_map_methods.cam_library_loaded", lambda: False)
+    monkeypatch.setattr("model.classifier.heat_map_methods.load_cam_library_in_background", lambda: None)
+    image = Image.open(samples[0].path)
+    grad_cam = graph_classifier.answer_first(image, "Grad-CAM")
+    assert grad_cam.crop_map is not None and graph_classifier.with_map(image, grad_cam, "Grad-CAM") is grad_cam
+    bare = graph_classifier.answer_first(image, "LayerCAM")
+    assert bare.crop_map is None and bare.class_index == grad_cam.class_index
+    layer_cam = graph_classifier.with_map(image, bare, "LayerCAM")
+    np.testing.assert_allclose(layer_cam.heatmap, graph_classifier.explain(image, method="LayerCAM").heatmap, atol=1e-5)

@@ -31,7 +31,7 @@ NOT_LIKE_TRAINING = "it does not look like the brain MRI slices the model was tr
 class AnswerRules:
     """The part of a classifier that turns its network's logits and features into an answer.
 
-    Subclasses set the attributes below and provide :meth:`features`.
+    Subclasses set the attributes below and provide :meth:`features`, ``explain`` and ``heat_map``.
     """
 
     classes: list[str]
@@ -62,6 +62,21 @@ class AnswerRules:
         """Can the heat map ``method`` be drawn without first importing torch and pytorch-grad-cam (~4 s on
         a cold server)? If not, a page shows the answer first (``explain(..., heatmap=False)``)."""
         return heat_map_methods.cam_library_loaded()  # looked up here, so a test can pretend either way
+
+    def answer_first(self, image: Image.Image, method: str) -> Explanation:
+        """What a page shows at once: the answer with its ``method`` map when that can be drawn now, else
+        the answer alone, with the map's libraries starting to load (:meth:`with_map` adds the map)."""
+        if self.draws_now(method):
+            return self.explain(image, method=method)
+        answer = self.explain(image, heatmap=False)
+        heat_map_methods.load_cam_library_in_background()
+        return answer
+
+    def with_map(self, image: Image.Image, answer: Explanation, method: str) -> Explanation:
+        """``answer`` with its ``method`` map drawn, without classifying again."""
+        if answer.crop_map is not None:
+            return answer
+        return answer.with_heat_map(*self.heat_map(image, answer.class_index, method))
 
     def _problem(self, image: Image.Image, features: np.ndarray | None, prepared: GreySlice | None = None) -> str | None:
         problem = input_problem(image, prepared)
