@@ -19,7 +19,7 @@ from typing import Any
 from .paths import DEFAULT_CHECKPOINT, result_file
 
 __all__ = ["BACKENDS", "CONFIG", "EXPLAIN", "EXTERNAL", "HISTORY", "KINDS", "LOCALISATION", "METRICS", "OOD",
-           "SEQUENCE", "ResultKind", "add_report_flags", "report_path", "write_json", "write_report"]
+           "SEQUENCE", "ResultKind", "add_report_flags", "atomic_write", "report_path", "write_json", "write_report"]
 
 
 @dataclass(frozen=True)
@@ -74,22 +74,27 @@ KINDS = {kind.name: kind for kind in (METRICS, EXTERNAL, LOCALISATION, EXPLAIN, 
                                       CONFIG)}
 
 
-def write_json(path: str | Path, report: Any, indent: int = 1) -> Path:
-    """``report`` as JSON at ``path``, written to a temporary file and renamed onto it."""
+def atomic_write(path: str | Path, write) -> None:
+    """Call ``write(tmp_path)`` then rename onto ``path``: readers never see half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(report, f, indent=indent)
+        write(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    return path
 
 
-def write_report(path: str | Path, report: Any, kind: ResultKind | None = None, indent: int = 1) -> Path:
+def write_json(path: str | Path, report: Any, indent: int | None = 1) -> Path:
+    """``report`` as JSON at ``path``, written atomically (:func:`atomic_write`)."""
+    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(report, indent=indent)))
+    return Path(path)
+
+
+def write_report(path: str | Path, report: Any, kind: ResultKind | None = None, indent: int | None = 1) -> Path:
     """A command's report written atomically (checked against ``kind`` first), and ``wrote <path>`` said."""
     if kind is not None:
         kind.check(report, path)

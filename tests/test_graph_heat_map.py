@@ -8,13 +8,15 @@ from model.classifier.checkpoint import load_checkpoint
 from model.classifier.factory import cam_target_layer, split_at_cam_layer
 from model.classifier.gradcam import GradCamExplainer
 from model.classifier.graph_heat_map import ComputedActivations, GraphHeatMaps
-from model.classifier.heat_map_methods import HEAT_MAP_METHODS, HeatMapMethod, draws_from_graph, heat_map_method
+from model.classifier.heat_map_methods import HEAT_MAP_METHODS, HeatMapMethod, draws_from_graph, drawn_in_numpy, heat_map_method
 
 
 def test_which_methods_the_graph_draws():
     assert draws_from_graph(heat_map_method("Grad-CAM"))
     assert not draws_from_graph(heat_map_method("LayerCAM"))  # an earlier block
     assert not draws_from_graph(HeatMapMethod("Score", "ScoreCAM"))  # re-runs the network on masked inputs
+    assert drawn_in_numpy(heat_map_method("Grad-CAM"))  # the class activation map, no torch
+    assert not drawn_in_numpy(heat_map_method("LayerCAM")) and not drawn_in_numpy(HeatMapMethod("Hi", "HiResCAM"))
     with pytest.raises(ValueError, match="not drawn from the last block"):
         GraphHeatMaps(np.zeros((4, 8)), np.zeros(4), 32)(np.zeros((1, 8, 2, 2)), 0, heat_map_method("LayerCAM"))
 

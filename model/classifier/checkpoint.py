@@ -6,14 +6,14 @@ Reading the metadata and the tensors as NumPy arrays needs no torch (the app's f
 from __future__ import annotations
 
 import json
-import os
 import struct
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Sequence
 
 import numpy as np
 from safetensors import safe_open
+
+from ..results import atomic_write
 
 if TYPE_CHECKING:
     import torch
@@ -26,20 +26,6 @@ GUARD_PREFIX = "ood."
 
 class CheckpointError(ValueError):
     """The file is not a usable classifier checkpoint."""
-
-
-def atomic_write(path: str | Path, write) -> None:
-    """Call ``write(tmp_path)`` then rename onto ``path``: readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def save_checkpoint(path: str | Path, state_dict: dict[str, torch.Tensor], metadata: dict[str, Any],

@@ -23,16 +23,11 @@ from .checkpoint import GUARD_PREFIX, CheckpointError, read_arrays, read_metadat
 from .explanation import Explanation
 from .graph import ClassifierGraph, GraphOutputs
 from .guard import FeatureGuard
-from .heat_map_methods import HEAT_MAP_METHODS, HeatMapMethod, draws_from_graph, heat_map_method
+from .heat_map_methods import HEAT_MAP_METHODS, draws_from_graph, drawn_in_numpy, heat_map_method
 from .preprocess import CropBox, GreySlice, PreprocessSpec
 from .sequence import SequenceModel
 
 __all__ = ["GraphClassifier"]
-
-
-def _is_default_map(method: HeatMapMethod) -> bool:
-    """Grad-CAM on the last block: the class activation map, drawn in NumPy (:mod:`model.classifier.activation_maps`)."""
-    return method.cam_class == "GradCAM" and method.layers == "last"
 
 
 class GraphClassifier(AnswerRules):
@@ -113,7 +108,7 @@ class GraphClassifier(AnswerRules):
         return self._explanation(image, prepared, out.logits[0], out.features[0], class_index, heat, box)
 
     def draws_now(self, method: str) -> bool:
-        return _is_default_map(heat_map_method(method)) or super().draws_now(method)
+        return drawn_in_numpy(heat_map_method(method)) or super().draws_now(method)
 
     def heat_map(self, image: Image.Image | GreySlice, class_index: int,
                  method: str = HEAT_MAP_METHODS[0].name) -> tuple[np.ndarray, CropBox]:
@@ -133,7 +128,7 @@ class GraphClassifier(AnswerRules):
              method: str) -> tuple[np.ndarray, CropBox]:
         """A map drawn from the graph's last-block activations ``out`` (:func:`draws_from_graph` methods)."""
         chosen = heat_map_method(method)
-        if _is_default_map(chosen):  # NumPy, no torch
+        if drawn_in_numpy(chosen):  # no torch
             target = int(np.argmax(out.logits[0])) if class_index is None else class_index
             return class_activation_maps(out.activations, self._head_weight(), target, self.spec.input_size)[0], box
         from .graph_heat_map import GraphHeatMaps  # torch: with the first other map only

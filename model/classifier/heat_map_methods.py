@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass
 
 __all__ = ["CAM_CLASSES", "HEAT_MAP_METHODS", "LAYER_CHOICES", "SLOW_CAM_BATCH", "SLOW_CAM_CLASSES",
-           "HeatMapMethod", "cam_library_loaded", "draws_from_graph", "heat_map_method", "load_cam_library_in_background"]
+           "HeatMapMethod", "cam_library_loaded", "draws_from_graph", "drawn_in_numpy", "heat_map_method", "load_cam_library_in_background"]
 
 #: The pytorch-grad-cam methods a heat map may use (``python -m model localise --candidates`` measures them).
 CAM_CLASSES = ("GradCAM", "HiResCAM", "GradCAMPlusPlus", "XGradCAM", "LayerCAM", "EigenCAM", "ScoreCAM", "AblationCAM")
@@ -63,6 +63,12 @@ def draws_from_graph(method: HeatMapMethod) -> bool:
     """Can ``method`` be drawn from the graph's last-block activations? Gradient methods on the last
     block can; maps on earlier blocks, and methods that re-run the network on altered inputs, cannot."""
     return method.layers == "last" and method.cam_class not in SLOW_CAM_CLASSES
+
+
+def drawn_in_numpy(method: HeatMapMethod) -> bool:
+    """Is ``method`` Grad-CAM on the last block, which is the class activation map and is drawn from the
+    graph's activations in NumPy (:mod:`model.classifier.activation_maps`)?"""
+    return method.cam_class == "GradCAM" and method.layers == "last"
 
 
 def cam_library_loaded() -> bool:

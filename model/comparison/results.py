@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..classifier.checkpoint import atomic_write
+from ..results import atomic_write
 from ..names import arch_name, class_name
 from ..paths import comparison_dir
 from .schema import (BOOL, EXTERNAL, INT, NUMBER, PAIR, STR, FieldError, ListOf, MapOf, MayLack, Maybe, check,

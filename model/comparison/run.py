@@ -39,7 +39,8 @@ import sys
 from dataclasses import fields, replace
 from pathlib import Path
 
-from ..classifier.checkpoint import atomic_write, read_metadata
+from ..classifier.checkpoint import read_metadata
+from ..results import atomic_write, write_json
 from ..classifier.factory import available_models, count_parameters
 from ..classifier.graph_export import write_graph
 from ..classifier.inference import load_classifier
@@ -183,7 +184,7 @@ def train_arch(cfg: TrainConfig, command: str) -> Path:
     """Train (or resume) one arch; records the command and machine beside the run."""
     train.run(cfg)
     info = {"command": command, "machine": device_description(train.resolve_device(cfg.device))}
-    atomic_write(Path(cfg.out) / RUN_INFO, lambda tmp: Path(tmp).write_text(json.dumps(info, indent=1)))
+    write_json(Path(cfg.out) / RUN_INFO, info)
     return Path(cfg.out)
 
 

@@ -21,7 +21,7 @@ from PIL import Image
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from ..classifier.checkpoint import atomic_write
+from ..results import atomic_write
 from .folders import ImageFolderIndex, split_train_val
 from .transforms import AS_IS, TRANSFORMS, apply_to_picture, apply_to_thumbnails, inverse
 

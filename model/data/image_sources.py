@@ -61,7 +61,7 @@ class ManifestSource:
         return Path(self.manifest).parent.name
 
     def rows(self) -> ManifestSet:
-        """The listed rows, in list order of the manifest.
+        """The listed rows, in the manifest's order.
 
         Raises:
             ManifestError: the manifest or the list is malformed, or the list names a file the manifest lacks.

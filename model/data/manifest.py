@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..results import atomic_write
+
 __all__ = ["COLUMNS", "FELTRIN_LABELS", "ManifestError", "ManifestSet", "SEQUENCES", "read_manifest",
            "read_split", "split_by_case", "split_file", "write_split"]
 
@@ -159,8 +161,6 @@ def split_by_case(manifest: ManifestSet, validation_fraction: float = 0.3, seed:
 
 
 def write_split(path: str | Path, files: list[str]) -> None:
-    from ..classifier.checkpoint import atomic_write
-
     atomic_write(path, lambda tmp: Path(tmp).write_text("".join(f"{f}\n" for f in files)))
 
 

@@ -16,7 +16,7 @@ import json
 import shutil
 from pathlib import Path
 
-from ..classifier.checkpoint import atomic_write
+from ..results import atomic_write
 from ..classifier.graph_export import write_graph
 from ..evaluation import evaluate
 from ..paths import CACHE_DIR, COMPARISON_DIR, KAGGLE_DIR, WEIGHTS_DIR

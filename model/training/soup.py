@@ -17,7 +17,8 @@ from pathlib import Path
 
 import torch
 
-from ..classifier.checkpoint import CheckpointError, atomic_write, load_checkpoint, save_checkpoint, split_guard_tensors
+from ..classifier.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, split_guard_tensors
+from ..results import atomic_write, write_json
 
 # Metadata that describes one trained or released network, never a mix of several.
 RELEASE_RECORDS = ("validation", "temperature", "calibration", "test_metrics", "ood")
@@ -60,7 +61,7 @@ def make_soup(runs: list[Path], out: Path) -> Path:
     save_checkpoint(out / "best.safetensors", average_state_dicts([sd for sd, _ in loaded]), metadata)
     config = json.loads((runs[-1] / "config.json").read_text())
     config.update(out=str(out), epochs=0, soup_of=names, init_from=str(runs[-1] / "best.safetensors"))
-    atomic_write(out / "config.json", lambda tmp: Path(tmp).write_text(json.dumps(config, indent=1)))
+    write_json(out / "config.json", config)
     atomic_write(out / "history.json", lambda tmp: Path(tmp).write_text("[]"))
     return out / "best.safetensors"
 

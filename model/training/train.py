@@ -25,7 +25,7 @@ import torch
 from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
-from ..classifier.checkpoint import atomic_write, load_initial_weights, save_checkpoint, save_training_state
+from ..classifier.checkpoint import load_initial_weights, save_checkpoint, save_training_state
 from ..classifier.factory import (PretrainedWeightsUnavailable, count_parameters, create_model, final_linear,
                                   initialisation, to_channels_last)
 from ..classifier.preprocess import PreprocessSpec, uint8_to_float
@@ -42,6 +42,7 @@ from .distributed import resolve_device  # noqa: F401 (model.comparison.run name
 from .losses import answered_right, tumour_aware_loss
 from .outline_loss import LastBlockFeatures, outline_loss
 from .resume import resume
+from ..results import write_json
 from .run_data import TrainData, load_data  # noqa: F401 (load_data: tests and tools load a run's data here)
 from .sources import sampling_weights
 from .steps import augment_generator, autocast_for, ema_with_warmup, evaluate_split
@@ -190,7 +191,7 @@ def train_run(cfg: TrainConfig, ctx: DistributedContext) -> Path:
     agree(state["epoch"], ctx, "the epoch to resume from")
     net = wrap_model(model, ctx, cfg.sync_bn)
     if ctx.is_main:
-        atomic_write(out / "config.json", lambda tmp: Path(tmp).write_text(json.dumps(asdict(cfg), indent=2)))
+        write_json(out / "config.json", asdict(cfg), indent=2)
         print(f"{cfg.arch}: {count_parameters(model):,} params, {len(data.train_x)} train / "
               f"{len(data.val_x)} val images, {ctx.device}" + (f" × {ctx.world} processes" if ctx.world > 1 else ""))
     for epoch in range(state["epoch"], cfg.epochs):
@@ -219,7 +220,7 @@ def close_epoch(out: Path, cfg: TrainConfig, spec: PreprocessSpec, data: TrainDa
         state["best"] = record
         export_best(out, ema, cfg, spec, data, record)
     state["epoch"] = record["epoch"]
-    atomic_write(out / "history.json", lambda tmp: Path(tmp).write_text(json.dumps(state["history"], indent=1)))
+    write_json(out / "history.json", state["history"])
     # last.pt is the commit point of an epoch, so it is written last: once it exists, so do the
     # files it vouches for (a kill in between only makes the resumed run redo that epoch).
     save_training_state(out / "last.pt", {
