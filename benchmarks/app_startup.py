@@ -41,8 +41,8 @@ FLOOR_APP = "benchmarks/floor_app.py"
 #: What the server has imported once it has drawn a heat map: the floor of its memory and of the map's delay.
 SERVER_LIBRARIES = ("streamlit", "plotly.graph_objects", "scipy.ndimage", "PIL.Image", "onnxruntime")
 HEAT_MAP_LIBRARIES = ("torch", "pytorch_grad_cam")
-APP_BACKENDS = {"GraphClassifier": "ONNX Runtime fp32 graph (model.classifier.graph_classifier), heat maps "
-                                   "through a PyTorch head", "Classifier": "PyTorch fp32 (no graph beside the checkpoint)"}
+APP_BACKENDS = {"onnx-graph": "ONNX Runtime fp32 graph (model.classifier.engines.graph), Grad-CAM in NumPy",
+                "torch-fp32": "PyTorch fp32 (no graph beside the checkpoint)"}
 
 
 def machine_facts() -> str:
@@ -72,7 +72,7 @@ def cold_start() -> dict[str, float | None]:
         try:
             proc, url, started, times = started_app(page, "streamlit_app.py")
             try:
-                # On a cold server the page answers first and draws the heat map after (model.classifier.gradcam)
+                # On a cold server the page answers first and draws the heat map after (model.classifier.heat_maps.gradcam)
                 page.get_by_text("Grad-CAM for").first.wait_for(timeout=120_000)
                 times["mapped"] = time.perf_counter() - started
                 after_map = rss_mib("VmHWM", proc.pid)
@@ -202,7 +202,7 @@ def load_every_model() -> None:
     print(json.dumps({"package": after_package, "imports": after_imports, "answered": answered[0],
                       "torch_to_answer": answered[1], "steady": rss_mib(), "peak": peak,
                       "triton": sys.modules.get("triton") is not None, "models": [p.name for p in checkpoints],
-                      "backends": sorted({type(clf).__name__ for clf in classifiers})}))
+                      "backends": sorted({clf.engine.name for clf in classifiers})}))
 
 
 def import_libraries() -> None:

@@ -3,9 +3,8 @@
     python benchmarks/throughput.py [--repeats 5] [--batch 32] [--compile]
 
 The baseline is plain eager fp32 with the default (contiguous) memory format.
-Every other row is printed as a ratio to it: every backend of ``model.classifier.backends`` (the trunk
-run by PyTorch fp32 / bf16 or ONNX Runtime fp32 / int8, the head in PyTorch), and last the
-classifier's own batch path with the backend it chose on this machine (``model.classifier.backend_choice``).
+Every other row is printed as a ratio to it: channels_last, bf16 autocast, optionally ``torch.compile``,
+and last the classifier on each engine of ``model.classifier.engines`` (from the same stage-1 squares).
 """
 from __future__ import annotations
 
@@ -13,7 +12,6 @@ import argparse
 import copy
 import platform
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -23,9 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from PIL import Image  # noqa: E402
 
 from model import load_classifier  # noqa: E402
-from model.classifier.backend_runtime import calibration_pictures  # noqa: E402
-from model.classifier.backends import CANDIDATES, build_runner, unsupported_here  # noqa: E402
-from model.classifier.factory import split_at_cam_layer  # noqa: E402
+from model.classifier.checkpoint import CheckpointError  # noqa: E402
+from model.classifier.engines import ENGINES  # noqa: E402
+from model.classifier.engines.choice import unsupported_here  # noqa: E402
+from model.classifier.preprocess import uint8_to_float  # noqa: E402
 from model.evaluation.latency import median_seconds  # noqa: E402
 from model.views.catalog import bundled_samples  # noqa: E402
 
@@ -42,24 +41,6 @@ def compiled(model: torch.nn.Module):
             return network(x.contiguous(memory_format=torch.channels_last))
 
     return run
-
-
-def backend_rows(model: torch.nn.Module, arch: str, spec, workdir: Path) -> dict:
-    """Every backend of model.classifier.backends on its own copy of the network."""
-    trunk, head = split_at_cam_layer(copy.deepcopy(model).eval(), arch)
-    calibration = calibration_pictures(spec).float().numpy()
-    rows = {}
-    for name in CANDIDATES:
-        if unsupported_here(name):
-            print(f"{name} skipped: {unsupported_here(name)}")
-            continue
-        try:
-            network = torch.nn.Sequential(build_runner(name, trunk, spec.input_size, workdir, calibration), head)
-        except Exception as err:  # noqa: BLE001 - report and go on with the other rows
-            print(f"{name} skipped: {err}")
-            continue
-        rows[f"backend {name}"] = lambda x, network=network: network(x.contiguous(memory_format=torch.channels_last))
-    return rows
 
 
 def variants(model: torch.nn.Module, size: int) -> dict:
@@ -93,23 +74,30 @@ def main() -> None:
     args = parser.parse_args()
     clf = load_classifier()
     images = [Image.open(s.path) for s in bundled_samples()]
-    batch = clf.spec((images * args.batch)[:args.batch]).contiguous()
+    squares = clf.spec.squares((images * args.batch)[:args.batch])
+    batch = clf.spec.normalise(uint8_to_float(squares)).contiguous()
     print(f"{time.strftime('%Y-%m-%d')}  {platform.processor() or platform.machine()}, "
           f"{torch.get_num_threads()} threads, torch {torch.__version__}")
     print(f"model: {clf.arch} at {clf.spec.input_size} px, batch {args.batch}")
     baseline = None
     rows = variants(clf.model, clf.spec.input_size)
-    workdir = tempfile.TemporaryDirectory()
-    rows.update(backend_rows(clf.model, clf.arch, clf.spec, Path(workdir.name)))
     if args.compile:
         rows["torch.compile fp32, inductor freezing"] = compiled(clf.model)
     for name, fn in rows.items():
         seconds = median_seconds(lambda: fn(batch), repeats=args.repeats)
         baseline = baseline or seconds
         print(f"{name:46s} {args.batch / seconds:7.1f} images/s   {baseline / seconds:5.2f}x")
-    seconds = median_seconds(lambda: clf.predict_tensor(batch), repeats=args.repeats)
-    print(f"{'Classifier.predict_tensor (' + clf.backends.choice.batch + ')':46s} {args.batch / seconds:7.1f} "
-          f"images/s   {baseline / seconds:5.2f}x")
+    for name in ENGINES:
+        try:
+            if unsupported_here(name):
+                raise CheckpointError(unsupported_here(name))
+            engine = load_classifier(engine=name)
+        except CheckpointError as err:
+            print(f"{'engine ' + name:46s} skipped: {err}")
+            continue
+        seconds = median_seconds(lambda: engine.run_squares(squares), repeats=args.repeats)
+        print(f"{'engine ' + name + ' (Classifier.run_squares)':46s} {args.batch / seconds:7.1f} "
+              f"images/s   {baseline / seconds:5.2f}x")
 
 
 if __name__ == "__main__":

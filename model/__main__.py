@@ -24,8 +24,8 @@ COMMANDS = {
     "stress": ("model.evaluation.stress", "re-test under simulated scanner and framing shifts"),
     "explain-check": ("model.evaluation.explain_check", "measure how far the heat maps can be trusted"),
     "localise": ("model.evaluation.localisation", "score the heat maps against hand-drawn tumour outlines"),
-    "backends": ("model.evaluation.backend_check", "check every inference backend's answers against PyTorch fp32 on Testing"),
-    "graph": ("model.classifier.graph_export", "write a checkpoint's ONNX graph, which the app answers with (no torch)"),
+    "backends": ("model.evaluation.backend_check", "check every engine's answers against PyTorch fp32 on Testing; keep this machine's fastest"),
+    "graph": ("model.classifier.engines.graph_export", "write a checkpoint's ONNX graph, which the app answers with (no torch)"),
     "release": ("model.fitting.release", "turn a finished run into a bundled model with its result files"),
     "compare": ("model.comparison.run", "train and test several backbones under one protocol"),
 }

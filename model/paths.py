@@ -51,7 +51,7 @@ EXTERNAL_DIR = DATA_ROOT / "feltrin-44-dev"
 EXTERNAL_SPLITS = PACKAGE_DIR / "splits" / "feltrin-44-dev"
 RUNS_DIR = REPO_ROOT / "runs"
 CACHE_DIR = REPO_ROOT / ".cache"
-#: Per machine: which inference backend is fastest here, and its ONNX files (``model.classifier.backend_choice``).
+#: Per machine: which engine python -m model backends measured fastest here (``model.classifier.engines.choice``).
 BACKEND_CACHE_ENV = "BRAIN_MRI_BACKEND_CACHE"
 BACKEND_CACHE_DIR = Path(os.environ.get(BACKEND_CACHE_ENV)
                          or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "brain-mri-backends")
@@ -63,7 +63,7 @@ def result_file(checkpoint: str | Path, kind: str) -> Path:
 
 
 def graph_file(checkpoint: str | Path) -> Path:
-    """``name.onnx`` beside ``name.safetensors``: the checkpoint's ONNX graph (``model.classifier.graph``)."""
+    """``name.onnx`` beside ``name.safetensors``: the checkpoint's ONNX graph (``model.classifier.engines.graph``)."""
     return Path(checkpoint).with_suffix(".onnx")
 
 

@@ -3,7 +3,7 @@ import streamlit as st
 
 from model import ImageLoadError
 from model.classifier.explanation import UNSURE_BELOW
-from model.classifier.heat_map_methods import HEAT_MAP_METHODS
+from model.classifier.heat_maps.methods import HEAT_MAP_METHODS
 from model.figures import percent
 from model.views.catalog import model_report
 from model.views.charts import probability_bars, slice_probabilities

@@ -8,8 +8,7 @@ import sys
 import tempfile
 
 # Before the package is imported (model.paths reads these once): the tests, and the app and browser tests'
-# servers, keep PyTorch fp32 unless a test asks for another backend, and never write the user's cache.
-os.environ["BRAIN_MRI_BACKEND"] = "torch-fp32"
+# servers, never read or write the machine's engine choices (python -m model backends).
 os.environ["BRAIN_MRI_BACKEND_CACHE"] = tempfile.mkdtemp(prefix="brain-mri-backends-")
 from pathlib import Path
 

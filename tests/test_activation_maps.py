@@ -1,4 +1,4 @@
-"""model.classifier.activation_maps: the default Grad-CAM from activations in NumPy, and the overlay,
+"""model.classifier.heat_maps.activation_maps: the default Grad-CAM from activations in NumPy, and the overlay,
 equal pytorch-grad-cam's on the bundled ResNet50, and neither imports torch."""
 import subprocess
 import sys
@@ -8,9 +8,9 @@ import pytest
 import torch
 from PIL import Image
 
-from model.classifier.activation_maps import class_activation_maps, overlay_heatmap
+from model.classifier.heat_maps.activation_maps import class_activation_maps, overlay_heatmap
 from model.classifier.factory import cam_target_layer, split_at_cam_layer
-from model.classifier.gradcam import GradCamExplainer
+from model.classifier.heat_maps.gradcam import GradCamExplainer
 from model.paths import REPO_ROOT
 
 
@@ -62,7 +62,7 @@ def test_overlay_equals_show_cam_on_image():
 
 def test_the_default_map_needs_no_torch():
     code = ("import sys, numpy as np\n"
-            "from model.classifier.activation_maps import class_activation_maps, overlay_heatmap\n"
+            "from model.classifier.heat_maps.activation_maps import class_activation_maps, overlay_heatmap\n"
             "heat = class_activation_maps(np.ones((1, 3, 5, 5)), np.ones((4, 3)), 1, 160)[0]\n"
             "overlay_heatmap(np.zeros((160, 160), np.uint8), heat)\n"
             "print('torch' in sys.modules, 'pytorch_grad_cam' in sys.modules)")

@@ -54,7 +54,7 @@ def test_every_sample_shows_the_models_answer(samples, bundled):
 @pytest.mark.parametrize("cam_loaded", [False, True], ids=["cold server", "warm server"])
 def test_diagnose_answers_and_draws_the_map_on_a_cold_and_a_warm_server(cam_loaded, monkeypatch, samples, bundled):
     """Cold (pytorch-grad-cam not yet imported): the answer comes from a forward pass, the map after."""
-    monkeypatch.setattr("model.classifier.heat_map_methods.cam_library_loaded", lambda: cam_loaded)
+    monkeypatch.setattr("model.classifier.heat_maps.methods.cam_library_loaded", lambda: cam_loaded)
     at = diagnose()
     assert not at.exception and not at.error
     assert at.subheader[0].value == expected_heading(bundled, samples[0].path)

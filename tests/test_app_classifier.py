@@ -1,23 +1,23 @@
 """model.classifier.app_classifier: the app serves the graph where there is one, and answers without torch."""
-from model import Classifier, GraphClassifier, load_app_classifier
+from model import Classifier, load_app_classifier
 
 from .conftest import python_output
 
 
 def test_app_classifier_is_the_graph_for_bundled_checkpoints(tiny_checkpoint):
     served = load_app_classifier()
-    assert isinstance(served, GraphClassifier)
+    assert isinstance(served, Classifier) and served.engine.name == "onnx-graph"
     assert served.arch == "resnet50" and served.guard is not None
-    assert isinstance(load_app_classifier(tiny_checkpoint), Classifier)  # no graph beside it
+    assert load_app_classifier(tiny_checkpoint).engine.name == "torch-fp32"  # no graph beside it
 
 
 def test_first_answer_imports_no_torch(samples):
     """The app's cold start: a fresh process answers with NumPy and ONNX Runtime alone."""
     code = ("import sys; from PIL import Image; from model import load_app_classifier; "
             f"c = load_app_classifier(); e = c.explain(Image.open({str(samples[0].path)!r}), heatmap=False); "
-            "print(type(c).__name__, e.class_index, sorted(m for m in ('torch', 'torchvision', 'pytorch_grad_cam') "
+            "print(c.engine.name, e.class_index, sorted(m for m in ('torch', 'torchvision', 'pytorch_grad_cam') "
             "if m in sys.modules))")
-    assert python_output(code).split() == ["GraphClassifier", str(["glioma", "meningioma", "notumor", "pituitary"].index(
+    assert python_output(code).split() == ["onnx-graph", str(["glioma", "meningioma", "notumor", "pituitary"].index(
         samples[0].label)), "[]"]
 
 
@@ -25,7 +25,7 @@ def test_without_onnxruntime_the_app_serves_pytorch(monkeypatch):
     import sys
 
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails
-    assert type(load_app_classifier()) is Classifier
+    assert load_app_classifier().engine.name == "torch-fp32"
 
 
 def test_a_classifier_opened_at_start_up_is_taken_over_not_opened_again(monkeypatch):
@@ -51,5 +51,5 @@ def test_the_entry_point_serves_an_app_that_opens_the_classifier_at_start_up():
             "    async with entry.open_classifier_early(entry.app):\n"
             "        print(sorted(app_classifier._OPENING) == [str(app_classifier.DEFAULT_CHECKPOINT.resolve())])\n"
             "asyncio.run(start())\n"
-            "print(type(app_classifier.load_app_classifier()).__name__)\n")
-    assert python_output(code).split() == ["True", "False", "True", "GraphClassifier"]
+            "print(app_classifier.load_app_classifier().engine.name)\n")
+    assert python_output(code).split() == ["True", "False", "True", "onnx-graph"]

@@ -4,7 +4,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from model.classifier.heat_map_methods import HEAT_MAP_METHODS
+from model.classifier.heat_maps.methods import HEAT_MAP_METHODS
 from model.evaluation.explain_check import (BASELINES, centre_maps, main, paired_comparison, randomised_copy,
                                             rank_correlations, road_scores, sample_per_class, smooth_random_maps)
 

@@ -7,8 +7,8 @@ from PIL import Image
 
 from model import GradCamExplainer, create_model, overlay_heatmap
 from model.classifier.factory import ARCHS, ArchInfo, cam_target_layer
-from model.classifier.gradcam import cam_target_layers, heat_map_explainer
-from model.classifier.heat_map_methods import CAM_CLASSES, HEAT_MAP_METHODS, LAYER_CHOICES, HeatMapMethod, heat_map_method
+from model.classifier.heat_maps.gradcam import cam_target_layers, heat_map_explainer
+from model.classifier.heat_maps.methods import CAM_CLASSES, HEAT_MAP_METHODS, LAYER_CHOICES, HeatMapMethod, heat_map_method
 
 
 def all_hooks(model: torch.nn.Module) -> int:

@@ -1,4 +1,4 @@
-"""model.classifier.graph: the checkpoint's ONNX graph opens only for the bytes it was made from."""
+"""model.classifier.engines.graph: the checkpoint's ONNX graph opens only for the bytes it was made from."""
 import shutil
 import sys
 
@@ -8,8 +8,8 @@ import torch
 
 from model import load_classifier, read_metadata, save_checkpoint
 from model.classifier.checkpoint import load_checkpoint
-from model.classifier.graph import ClassifierGraph, checkpoint_fingerprint
-from model.classifier.graph_export import export_graph
+from model.classifier.engines.graph import ClassifierGraph, checkpoint_fingerprint
+from model.classifier.engines.graph_export import export_graph
 from model.paths import bundled_checkpoints
 from model.paths import graph_file
 
@@ -19,7 +19,7 @@ def tiny_with_graph(tiny_checkpoint, tmp_path_factory):
     """A copy of the tiny checkpoint with its graph beside it."""
     path = tmp_path_factory.mktemp("graph") / "tiny.safetensors"
     shutil.copy(tiny_checkpoint, path)
-    export_graph(load_classifier(path, backends=False), path)
+    export_graph(load_classifier(path), path)
     return path
 
 

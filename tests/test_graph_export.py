@@ -1,4 +1,4 @@
-"""model.classifier.graph_export: the graph computes what PyTorch computes, from the checkpoint's own bytes."""
+"""model.classifier.engines.graph_export: the graph computes what PyTorch computes, from the checkpoint's own bytes."""
 import shutil
 
 import numpy as np
@@ -9,8 +9,8 @@ from torch import nn
 
 from model import load_classifier
 from model.classifier.factory import split_at_cam_layer
-from model.classifier.graph import ClassifierGraph
-from model.classifier.graph_export import _pool_and_linear, export_graph
+from model.classifier.engines.graph import ClassifierGraph
+from model.classifier.engines.graph_export import _pool_and_linear, export_graph
 from model.classifier.preprocess import uint8_to_float
 from model.paths import graph_file
 
@@ -24,7 +24,7 @@ def tiny_copy(tiny_checkpoint, tmp_path):
 
 def test_graph_matches_pytorch_from_squares(tiny_copy):
     """Stage 2 (antialiased resize 40 → 32, z-score) and the network, against PyTorch fp32."""
-    classifier = load_classifier(tiny_copy, backends=False)
+    classifier = load_classifier(tiny_copy)
     export_graph(classifier, tiny_copy)
     squares = np.random.default_rng(1).integers(0, 256, (4, 40, 40), dtype=np.uint8)
     out = ClassifierGraph.open(tiny_copy)(squares)
@@ -37,7 +37,7 @@ def test_graph_matches_pytorch_from_squares(tiny_copy):
 
 
 def test_graph_holds_references_not_weights(tiny_copy):
-    export_graph(load_classifier(tiny_copy, backends=False), tiny_copy)
+    export_graph(load_classifier(tiny_copy), tiny_copy)
     path = graph_file(tiny_copy)
     assert path.stat().st_size < tiny_copy.stat().st_size / 20
     stored = onnx.load(str(path), load_external_data=False)
@@ -47,7 +47,7 @@ def test_graph_holds_references_not_weights(tiny_copy):
 
 
 def test_weights_that_are_not_the_checkpoints_are_refused(tiny_copy):
-    classifier = load_classifier(tiny_copy, backends=False)
+    classifier = load_classifier(tiny_copy)
     with torch.no_grad():
         next(classifier.model.parameters()).add_(1.0)
     with pytest.raises(ValueError, match="is not a tensor of"):

@@ -1,11 +1,11 @@
-"""model.classifier.heat_map_methods: the names of the maps, and whether their library has finished loading."""
+"""model.classifier.heat_maps.methods: the names of the maps, and whether their library has finished loading."""
 import sys
 import types
 from importlib.machinery import ModuleSpec
 
 import pytest
 
-from model.classifier.heat_map_methods import (CAM_CLASSES, HEAT_MAP_METHODS, HeatMapMethod, cam_library_loaded,
+from model.classifier.heat_maps.methods import (CAM_CLASSES, HEAT_MAP_METHODS, HeatMapMethod, cam_library_loaded,
                                                heat_map_method)
 from .conftest import python_output
 
@@ -32,7 +32,7 @@ def test_a_library_still_being_imported_is_not_loaded(monkeypatch):
 
 
 def test_background_load_leaves_the_caller_free_and_finishes():
-    code = ("import sys, threading; from model.classifier.heat_map_methods import cam_library_loaded, "
+    code = ("import sys, threading; from model.classifier.heat_maps.methods import cam_library_loaded, "
             "load_cam_library_in_background as load; load(); started = 'torch' not in sys.modules or not "
             "cam_library_loaded(); [t.join() for t in threading.enumerate() if t.name == 'load-grad-cam']; "
             "print(started, cam_library_loaded(), 'torch' in sys.modules)")

@@ -1,7 +1,7 @@
 """Heat-map methods in plain words, the code name kept for a tooltip (model.views.heat_map_names)."""
 import pytest
 
-from model.classifier.heat_map_methods import CAM_CLASSES, LAYER_CHOICES
+from model.classifier.heat_maps.methods import CAM_CLASSES, LAYER_CHOICES
 from model.views.heat_map_names import heat_map_help, heat_map_name
 from model.views.localisation import localisation_rows, map_cell
 

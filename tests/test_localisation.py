@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from model import load_classifier
-from model.classifier.heat_map_methods import HEAT_MAP_METHODS
+from model.classifier.heat_maps.methods import HEAT_MAP_METHODS
 from model.data.duplicates import validation_split
 from model.data.folders import index_folder
 from model.data.outlines import COLUMNS, read_outlines
@@ -112,7 +112,7 @@ def write_outlined_set(root, labels=(0, 0, 3, 3), split="Testing"):
 
 def test_the_report_scores_every_heat_map_and_baseline_per_class(tmp_path, tiny_checkpoint):
     masks, kaggle = write_outlined_set(tmp_path)
-    clf = load_classifier(tiny_checkpoint, backends=False)
+    clf = load_classifier(tiny_checkpoint)
     report = localisation_report(clf, read_outlines(masks, kaggle, "Testing"), batch_size=3)
     json.dumps(report, allow_nan=False)  # JSON-able, no NaN
     assert report["n_images"] == 4 and report["methods"] == METHODS and report["baselines"] == list(BASELINES)
@@ -177,7 +177,7 @@ def test_candidates_are_named_method_and_blocks_and_bad_ones_list_the_choices():
 
 def test_candidates_on_each_choice_of_blocks_are_framed_like_the_apps_maps(tmp_path, tiny_checkpoint):
     masks, kaggle = write_outlined_set(tmp_path)
-    clf = load_classifier(tiny_checkpoint, backends=False)
+    clf = load_classifier(tiny_checkpoint)
     paths = read_outlines(masks, kaggle, "Testing").image_paths()
     picks = [candidate(s) for s in ("HiResCAM:last", "XGradCAM:fine", "GradCAMPlusPlus:both")]
     seconds = {}

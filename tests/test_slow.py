@@ -82,7 +82,7 @@ def test_the_committed_audit_is_what_a_fresh_audit_finds():
 
 
 def test_the_committed_heat_map_localisation_is_what_a_fresh_run_measures():
-    from model.classifier.inference import load_classifier
+    from model.classifier.classifier import load_classifier
     from model.data.outlines import read_outlines
     from model.evaluation.heat_map_search import chosen_candidates
     from model.evaluation.localisation import localisation_report

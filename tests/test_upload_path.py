@@ -48,9 +48,9 @@ def test_an_upload_is_decoded_once_whatever_the_reruns(monkeypatch, sample_nifti
 def test_a_cold_server_answers_once_then_draws_only_the_map(monkeypatch, samples):
     """pytorch-grad-cam not loaded: the answer and its input check come from the first pass, and the
     second pass adds the heat map without classifying again."""
-    monkeypatch.setattr("model.classifier.heat_map_methods.cam_library_loaded", lambda: False)
+    monkeypatch.setattr("model.classifier.heat_maps.methods.cam_library_loaded", lambda: False)
     st.cache_data.clear()
-    checks = counting(monkeypatch, "model.classifier.answers.AnswerRules._problem")
+    checks = counting(monkeypatch, "model.classifier.classifier.Classifier._problem")
     at = diagnose()
     at.radio[0].set_value("Upload your own").run()
     checks.clear()
@@ -64,10 +64,10 @@ def test_a_cold_server_answers_once_then_draws_only_the_map(monkeypatch, samples
 def test_the_network_runs_once_per_upload_on_a_cold_server(monkeypatch, samples, method):
     """The default Grad-CAM is drawn from the answer's own pass (NumPy, no torch); LayerCAM, which reads
     an earlier block, gets the answer from the graph and one PyTorch pass for its map."""
-    monkeypatch.setattr("model.classifier.heat_map_methods.cam_library_loaded", lambda: False)
+    monkeypatch.setattr("model.classifier.heat_maps.methods.cam_library_loaded", lambda: False)
     st.cache_data.clear()
-    graph_runs = counting(monkeypatch, "model.classifier.graph.ClassifierGraph.__call__")
-    pytorch_maps = counting(monkeypatch, "model.classifier.inference.Classifier._cam")
+    graph_runs = counting(monkeypatch, "model.classifier.engines.graph.ClassifierGraph.__call__")
+    pytorch_maps = counting(monkeypatch, "model.classifier.classifier.Classifier._pytorch_pass")
     at = diagnose()
     at.radio(key="heat_map_method").set_value(method).run()
     at.radio[0].set_value("Upload your own").run()
@@ -81,7 +81,7 @@ def test_the_network_runs_once_per_upload_on_a_cold_server(monkeypatch, samples,
 def test_one_network_per_checkpoint_serves_every_page(monkeypatch):
     """Diagnose names no checkpoint, the comparison page names each file: one ResNet50 all the same."""
     st.cache_resource.clear()
-    loads = counting(monkeypatch, "model.classifier.graph_classifier.GraphClassifier.with_graph")
+    loads = counting(monkeypatch, "model.classifier.classifier.classifier_with_engine")
     diagnose()
     monkeypatch.delenv("BRAIN_MRI_COMPARISON_DIR", raising=False)
     at = AppTest.from_file("../pages/model_comparison.py", default_timeout=TIMEOUT).run()

@@ -1,7 +1,8 @@
-"""The classifier: an image → an answer (preprocessing, networks, checkpoints, the "not an MRI" guard, heat maps).
+"""The classifier: an image → an answer (preprocessing, networks, checkpoints, the "not an MRI" guard).
 
-Import the modules themselves (``from model.classifier.backends import …``): this file loads none of them.
+``classifier.Classifier`` is the one class that answers; ``engines/`` run its network (PyTorch, or the
+checkpoint's ONNX graph), ``heat_maps/`` draw where it looked. Import the modules themselves
+(``from model.classifier.classifier import load_classifier``): this file loads none of them.
 """
-__all__ = ["answers", "app_classifier", "backend_choice", "backend_runtime", "backends", "checkpoint", "explanation", "factory", "gradcam",
-           "graph", "graph_classifier", "graph_export", "graph_heat_map", "guard", "heat_map_methods", "inference",
-           "measure_backends", "preprocess", "sequence"]
+__all__ = ["app_classifier", "checkpoint", "classifier", "engines", "explanation", "factory", "guard", "heat_maps",
+           "preprocess", "sequence", "wheel_weights"]

@@ -1,7 +1,7 @@
 """The classifier the app serves, opened as fast as a cold server can.
 
-The checkpoint's ONNX graph where it has a current one (:class:`~model.classifier.graph_classifier.GraphClassifier`:
-the first answer needs no torch), else the PyTorch classifier in fp32. This module imports only the
+The checkpoint's ONNX graph as the engine where it has a current one (the ``onnx-graph`` engine: the first
+answer needs no torch), else PyTorch fp32. This module imports only the
 graph's own (NumPy, no SciPy), so that ONNX Runtime builds the session, which it does without holding
 the GIL, while SciPy and the preprocessing are imported: ~0.3 s each, overlapped on a 2-core machine.
 """
@@ -12,7 +12,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from ..paths import DEFAULT_CHECKPOINT
-from .graph import ClassifierGraph
+from .engines.graph import ClassifierGraph
 
 __all__ = ["load_app_classifier", "start_opening"]
 
@@ -46,10 +46,9 @@ def start_opening(path: str | Path | None = None) -> None:
 
 
 def load_app_classifier(path: str | Path | None = None):
-    """The graph classifier of ``path`` (default: the bundled ResNet50) or, when it has no current graph
-    or ONNX Runtime is missing, ``load_classifier(path, backends=False)`` (a faster backend's second copy
-    of the weights would cost the server ~200 MiB: docs/speed.md). One :func:`start_opening` began for
-    the same checkpoint is taken over, not repeated."""
+    """The classifier of ``path`` (default: the bundled ResNet50) on its ONNX graph or, when it has no
+    current graph or ONNX Runtime is missing, in PyTorch fp32. One :func:`start_opening` began for the
+    same checkpoint is taken over, not repeated."""
     with _OPENING_LOCK:
         opening = _OPENING.pop(_key(path), None)
     return opening.result() if opening is not None else _open(path or DEFAULT_CHECKPOINT)
@@ -58,11 +57,7 @@ def load_app_classifier(path: str | Path | None = None):
 def _open(path: str | Path):
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="open-graph") as pool:
         opening = pool.submit(ClassifierGraph.open, path)
-        from .graph_classifier import GraphClassifier  # SciPy, PIL, the preprocessing: meanwhile
+        from .classifier import classifier_with_engine, load_classifier  # SciPy, PIL, the preprocessing: meanwhile
 
         graph = opening.result()
-    if graph is not None:
-        return GraphClassifier.with_graph(path, graph)
-    from .inference import load_classifier
-
-    return load_classifier(path, backends=False)
+    return classifier_with_engine(path, graph) if graph is not None else load_classifier(path)

@@ -1,7 +1,7 @@
 """Checkpoints: fp16 safetensors with all metadata inside, written atomically.
 
 Reading the metadata and the tensors as NumPy arrays needs no torch (the app's first answer,
-``model.classifier.graph_classifier``); torch is imported by the functions that make or load tensors.
+``model.classifier.engines.graph``); torch is imported by the functions that make or load tensors.
 """
 from __future__ import annotations
 

@@ -81,7 +81,7 @@ class Explanation:
         base = self.preview if image is None else image
         width = base.shape[1] if isinstance(base, np.ndarray) else base.size[0]
         height = base.shape[0] if isinstance(base, np.ndarray) else base.size[1]
-        from .activation_maps import overlay_heatmap  # OpenCV: loaded with the first map, not the answer
+        from .heat_maps.activation_maps import overlay_heatmap  # OpenCV: loaded with the first map, not the answer
 
         return overlay_heatmap(base, self._map_at((width, height)), opacity)
 

@@ -8,26 +8,21 @@
     python -m model.comparison.run summarise --external-only --from-release mobilenet_v2 efficientnet_b0
 
 Arch names are those of ``model.classifier.factory`` (``vgg16_bn`` is accepted for its ``vgg16``).
-``run`` trains every arch with the same ``TrainConfig`` (model.training.train's defaults plus the
-training flags given here; only ``arch`` and ``out`` differ, and ``--epochs-for`` names any
-per-model exception to the epoch budget), on a GPU when there is one,
-then evaluates on ``<data>/Testing`` (full and, with a matching audit, clean), times the
-network on the CPU (2 threads) and writes ``<out>/<arch>.json``. Re-running the same
-command resumes: finished archs with an up-to-date result are skipped, an interrupted
-one resumes from its ``last.pt``; a run folder trained with other settings stops the
-command (naming them) rather than being skipped or resumed. ``summarise`` rebuilds result
-files from finished run folders (or, with ``--from-release``, from the model files in
-``model/weights``) without training. ``--bundle-small`` copies fp16 checkpoints of at most
-25 MB (MobileNetV2, EfficientNet-B0) to ``model/weights/<arch>.safetensors`` so the app
-runs them live.
+``run`` trains every arch with the same ``TrainConfig`` (only ``arch`` and ``out`` differ; ``--epochs-for``
+names any per-model exception to the epoch budget), on a GPU when there is one, evaluates on
+``<data>/Testing`` (full and, with a matching audit, clean), times the network on the CPU (2 threads) and
+writes ``<out>/<arch>.json``. Re-running resumes: finished archs with an up-to-date result are skipped,
+an interrupted one resumes from its ``last.pt``, and a run folder trained with other settings stops the
+command (naming them). ``summarise`` rebuilds result files from finished run folders (or, with
+``--from-release``, from ``model/weights``) without training. ``--bundle-small`` copies fp16 checkpoints
+of at most 25 MB to ``model/weights/<arch>.safetensors`` so the app runs them live.
 
 Every result records what the model was trained on and, when the external set is there or
 ``--external-eval MANIFEST`` names one, its figures on the external validation list
 (``model.comparison.external_eval``; ``--no-external-eval`` leaves them out). The multi-source training
-flags pass through like any other (``run --external MANIFEST --external-split fitting``).
-``summarise --external-only`` adds those figures to existing result files from their checkpoints
-(``--from-release`` or the run folders) without training or Kaggle testing; so does ``run`` for an
-up-to-date result that lacks them.
+flags pass through (``run --external MANIFEST --external-split fitting``). ``summarise --external-only``
+adds those figures to existing result files from their checkpoints without training; so does ``run``
+for an up-to-date result that lacks them.
 """
 from __future__ import annotations
 
@@ -42,8 +37,8 @@ from pathlib import Path
 from ..classifier.checkpoint import read_metadata
 from ..results import atomic_write, write_json
 from ..classifier.factory import available_models, count_parameters
-from ..classifier.graph_export import write_graph
-from ..classifier.inference import load_classifier
+from ..classifier.engines.graph_export import write_graph
+from ..classifier.classifier import load_classifier
 from ..data.folders import cache_dir_arg
 from ..data.manifest import ManifestError
 from ..evaluation.evaluate import evaluate

@@ -1,96 +1,72 @@
-"""Does a faster backend keep the answers? Every backend against PyTorch fp32 on all of Kaggle Testing.
+"""Which engine runs the commands on this machine: every engine against PyTorch fp32 on all of Kaggle Testing.
 
     python -m model backends --checkpoint model/weights/resnet50.safetensors
 
-Runs the checkpoint's trunk each way :mod:`model.classifier.backends` offers (PyTorch fp32 and bf16,
-ONNX Runtime fp32 and int8) on the 1,311 Testing images and writes ``<checkpoint>.backends.json``: per
-backend, the answers it changes (every one listed), the largest change of a probability, its
-images per second at batch 32 on this machine, and whether it passes (at most
-``TOLERANCE_ANSWERS`` changed answers). A classifier uses a reduced-precision backend (bf16, int8) only
-where this file says it passes; the per-machine choice among the rest is made at run time.
-
-The checkpoint's ONNX graph, which the app answers with (:mod:`model.classifier.graph`: the
-preprocessing's second stage and the whole network in ONNX Runtime fp32), gets a row of its own,
-``app-onnx-graph``, measured the same way.
+Runs the checkpoint on each engine of :mod:`model.classifier.engines` (PyTorch fp32, PyTorch with a bf16
+trunk where the CPU computes in bf16, the checkpoint's ONNX graph, which the app serves) on the 1,311
+Testing images and writes ``<checkpoint>.backends.json``: per engine, the answers it changes (every one
+listed), the largest change of a probability, its images per second at batch 32 on this machine, and
+whether it passes (at most ``TOLERANCE_ANSWERS`` changed answers). The fastest engine that passes is
+kept as this machine's choice, which ``load_classifier(path, engine="auto")`` reads; nothing is
+measured when a classifier loads.
 """
 from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
-from torch import nn
 
-from ..classifier.backend_choice import TOLERANCE_ANSWERS, machine_facts
-from ..classifier.backend_runtime import calibration_pictures
-from ..classifier.backends import CANDIDATES, REFERENCE, build_runner, unsupported_here
-from ..classifier.factory import split_at_cam_layer
-from ..classifier.graph import ClassifierGraph
-from ..classifier.inference import Classifier, load_classifier
-from ..classifier.preprocess import uint8_to_float
+from ..classifier.classifier import Classifier, load_classifier
+from ..classifier.engines import ENGINES
+from ..classifier.engines.choice import REFERENCE, TOLERANCE_ANSWERS, machine_facts, unsupported_here, write_choice
+from ..classifier.checkpoint import CheckpointError
 from ..data.folders import cache_dir_arg, cached_decode, index_folder
 from ..paths import CACHE_DIR, KAGGLE_TESTING
 from ..results import BACKENDS, add_report_flags, report_path, write_report
 
-__all__ = ["APP_GRAPH", "check_backends", "graph_probabilities", "main"]
-
-#: The row of the checkpoint's ONNX graph (what the app serves) in ``<checkpoint>.backends.json``.
-APP_GRAPH = "app-onnx-graph"
+__all__ = ["check_engines", "engine_probabilities", "main"]
 
 
-@torch.inference_mode()
-def probabilities(network: nn.Module, squares: torch.Tensor, clf: Classifier, batch: int = 32) -> tuple:
-    """Calibrated probabilities of every image, and the images per second, at batch ``batch``."""
-    chunks, seconds = [], 0.0
-    for start in range(0, len(squares), batch):
-        pictures = clf.spec.normalise(uint8_to_float(squares[start:start + batch]))
-        started = time.perf_counter()
-        logits = network(pictures.contiguous(memory_format=torch.channels_last))
-        seconds += time.perf_counter() - started
-        chunks.append(torch.softmax(logits.float() / clf.temperature, dim=1))
-    return torch.cat(chunks), len(squares) / seconds
-
-
-def graph_probabilities(graph: ClassifierGraph, squares: torch.Tensor, clf: Classifier, batch: int = 32) -> tuple:
-    """:func:`probabilities` for the checkpoint's ONNX graph, which takes the stage-1 crops themselves."""
+def engine_probabilities(clf: Classifier, squares: np.ndarray, batch: int = 32) -> tuple[np.ndarray, float]:
+    """Calibrated probabilities of every stage-1 square, and the images per second, at batch ``batch``."""
     chunks, seconds = [], 0.0
     for start in range(0, len(squares), batch):
         started = time.perf_counter()
-        logits = graph(squares[start:start + batch].numpy()).logits
+        logits = clf.run_squares(squares[start:start + batch]).logits
         seconds += time.perf_counter() - started
-        chunks.append(torch.from_numpy(clf.probabilities(logits)))
-    return torch.cat(chunks), len(squares) / seconds
+        chunks.append(clf.probabilities(logits))
+    return np.concatenate(chunks), len(squares) / seconds
 
 
-def _compared(probs: torch.Tensor, speed: float, reference: torch.Tensor, reference_speed: float,
+def _compared(probs: np.ndarray, speed: float, reference: np.ndarray, reference_speed: float,
               names: list[str]) -> dict:
-    changed = (probs.argmax(1) != reference.argmax(1)).nonzero().flatten().tolist()
+    changed = np.flatnonzero(probs.argmax(1) != reference.argmax(1)).tolist()
     return {"changed_answers": len(changed), "changed": [names[i] for i in changed],
-            "max_probability_change": float((probs - reference).abs().max()),
+            "max_probability_change": float(np.abs(probs - reference).max()),
             "images_per_second": speed, "speed_vs_torch_fp32": speed / reference_speed,
             "passes": len(changed) <= TOLERANCE_ANSWERS}
 
 
-def check_backends(clf: Classifier, squares: torch.Tensor, names: list[str], workdir: Path,
-                   graph: ClassifierGraph | None = None) -> dict:
-    """Each backend's answers on ``squares`` (stage-1 crops) against PyTorch fp32's, and the
-    checkpoint's ONNX graph's where ``graph`` is given."""
-    trunk, head = split_at_cam_layer(clf.model, clf.arch)
-    calibration = calibration_pictures(clf.spec).float().numpy()
-    reference, reference_speed = probabilities(clf.model, squares, clf)
+def check_engines(checkpoint: Path, squares: np.ndarray, names: list[str]) -> dict:
+    """Each engine's answers on ``squares`` (stage-1 crops) against PyTorch fp32's."""
+    reference, reference_speed = engine_probabilities(load_classifier(checkpoint), squares)
     rows = {REFERENCE: {"changed_answers": 0, "changed": [], "max_probability_change": 0.0,
                         "images_per_second": reference_speed, "passes": True}}
-    for name in CANDIDATES[1:]:
-        if unsupported_here(name):
-            rows[name] = {"skipped": unsupported_here(name)}
+    for name in ENGINES:
+        if name == REFERENCE:
             continue
-        network = nn.Sequential(build_runner(name, trunk, clf.spec.input_size, workdir, calibration), head)
-        rows[name] = _compared(*probabilities(network, squares, clf), reference, reference_speed, names)
-    if graph is not None:
-        rows[APP_GRAPH] = _compared(*graph_probabilities(graph, squares, clf), reference, reference_speed, names)
+        try:
+            if unsupported_here(name):
+                raise CheckpointError(unsupported_here(name))
+            clf = load_classifier(checkpoint, engine=name)
+        except (CheckpointError, ValueError) as err:  # no graph, or an architecture bf16 cannot split
+            rows[name] = {"skipped": str(err)}
+            continue
+        rows[name] = _compared(*engine_probabilities(clf, squares), reference, reference_speed, names)
     return rows
 
 
@@ -101,21 +77,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache-dir", default=str(CACHE_DIR), help="decoded-image cache ('none': off)")
     args = parser.parse_args(argv)
     torch.set_num_threads(os.cpu_count() or 1)
-    clf = load_classifier(args.checkpoint, backends=False)
+    clf = load_classifier(args.checkpoint)
     index = index_folder(args.testing, clf.classes)
-    squares = cached_decode(index, clf.spec, cache_dir_arg(args.cache_dir))
+    squares = np.asarray(cached_decode(index, clf.spec, cache_dir_arg(args.cache_dir)))
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as workdir:  # fresh ONNX files, not a machine cache's
-        rows = check_backends(clf, squares, index.names, Path(workdir), ClassifierGraph.open(args.checkpoint))
+    rows = check_engines(args.checkpoint, squares, index.names)
     report = {"checkpoint": args.checkpoint.name, "images": len(index), "tolerance_changed_answers": TOLERANCE_ANSWERS,
               "reference": REFERENCE, "backends": rows, "machine": machine_facts(),
               "seconds": time.perf_counter() - started, "command": "python -m model backends",
               "date": time.strftime("%Y-%m-%d")}
     for name, row in rows.items():
-        print(f"  {name:18s} " + ("skipped: " + row["skipped"] if "skipped" in row else
+        print(f"  {name:12s} " + ("skipped: " + row["skipped"] if "skipped" in row else
                                   f"changed {row['changed_answers']} answers, {row['images_per_second']:.1f} img/s"
                                   f" at batch 32, {'passes' if row['passes'] else 'REFUSED'}"))
     write_report(report_path(args, BACKENDS), report, BACKENDS)
+    print(f"this machine's engine for {args.checkpoint.name}: {write_choice(args.checkpoint, rows)}")
 
 
 if __name__ == "__main__":

@@ -20,8 +20,7 @@ import torch
 import torch.distributed as dist
 
 from ..classifier.checkpoint import load_checkpoint, save_checkpoint
-from ..classifier.inference import Classifier, load_classifier
-from ..classifier.preprocess import uint8_to_float
+from ..classifier.classifier import Classifier, load_classifier
 from ..data.folders import ImageFolderIndex, decode_all, index_folder
 from ..data.thumbnails import replace_thumbnails
 from ..figures import fixed
@@ -73,8 +72,7 @@ def predict_folder(clf: Classifier, data: str | Path, batch_size: int = 64,
     decoded = time.perf_counter()
     chunks = [np.zeros((0, len(clf.classes)), dtype=np.float32)]
     for start in range(0, len(images), batch_size):
-        batch = clf.spec.normalise(uint8_to_float(images[start:start + batch_size]))
-        chunks.append(clf.predict_tensor(batch))
+        chunks.append(clf.probabilities(clf.run_squares(images[start:start + batch_size]).logits))
     probs = np.concatenate(chunks)
     if world > 1:
         probs = gather_rows(probs, len(index), rank, world)
@@ -195,7 +193,7 @@ def evaluate(checkpoint: str | Path, data: str | Path, batch_size: int = 64,
             so the figures can be reported both ways; where it lists Testing images Figshare labels
             otherwise, ``without_label_conflicts`` on Testing without them.
     """
-    clf = load_classifier(checkpoint)
+    clf = load_classifier(checkpoint, engine="auto")  # what python -m model backends chose here, else fp32
     index, probs, timing = predict_folder(clf, data, batch_size, rank, world)
     if probs is None:
         return None

@@ -16,7 +16,7 @@
 3. **Class sensitivity**: the map for the runner-up class should differ from the map for the
    answer; if it does not, the map says where the network looked, not why it chose.
 
-Each method of :data:`model.classifier.heat_map_methods.HEAT_MAP_METHODS` (Grad-CAM on the last block, LayerCAM on
+Each method of :data:`model.classifier.heat_maps.methods.HEAT_MAP_METHODS` (Grad-CAM on the last block, LayerCAM on
 the block before it) is checked, and compared with the app's default on the same images.
 
 The images are a seeded sample of ``--per-class`` images from each class folder, through the
@@ -36,9 +36,9 @@ import torch.nn.functional as F
 from scipy.stats import spearmanr
 
 from ..classifier.factory import create_model, to_channels_last
-from ..classifier.gradcam import heat_map_explainer
-from ..classifier.heat_map_methods import HEAT_MAP_METHODS, HeatMapMethod
-from ..classifier.inference import Classifier, load_classifier
+from ..classifier.heat_maps.gradcam import heat_map_explainer
+from ..classifier.heat_maps.methods import HEAT_MAP_METHODS, HeatMapMethod
+from ..classifier.classifier import Classifier, load_classifier
 from ..classifier.preprocess import uint8_to_float
 from ..data.folders import ImageFolderIndex, decode_all, index_folder
 from ..figures import fixed
@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     torch.set_num_threads(os.cpu_count() or 1)
-    clf = load_classifier(args.checkpoint, backends=False)
+    clf = load_classifier(args.checkpoint)
     index = index_folder(args.data, classes=clf.classes)
     started = time.perf_counter()
     report = check_explanations(clf, index, args.per_class, args.percentiles, args.seed)

@@ -22,7 +22,7 @@ import torch
 from sklearn.metrics import confusion_matrix
 
 from ..classifier.explanation import UNSURE_BELOW
-from ..classifier.inference import Classifier, load_classifier
+from ..classifier.classifier import Classifier, load_classifier
 from ..data.image_sources import ManifestSource
 from ..data.manifest import ManifestError, ManifestSet
 from ..figures import percent
@@ -130,7 +130,7 @@ def evaluate_external(checkpoint: str | Path, manifest_path: str | Path, split: 
                       batch_size: int = 32) -> dict:
     """Load, predict and score; ``split`` names a committed file list (``None``: every row)."""
     manifest = ManifestSource(Path(manifest_path), split).rows()
-    clf = load_classifier(checkpoint, backends=False)  # PyTorch fp32: the same figures on every machine
+    clf = load_classifier(checkpoint)  # PyTorch fp32: the same figures on every machine
     started = time.perf_counter()
     probs = predict_manifest(clf, manifest, batch_size)
     seconds = time.perf_counter() - started

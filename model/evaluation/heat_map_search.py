@@ -3,12 +3,12 @@
     python -m model localise --limit 30 --candidates HiResCAM:last GradCAM:both GradCAMPlusPlus:fine
     python -m model localise --all-candidates
 
-A candidate is ``NAME:LAYERS``: a method of :data:`~model.classifier.heat_map_methods.CAM_CLASSES` on the last
+A candidate is ``NAME:LAYERS``: a method of :data:`~model.classifier.heat_maps.methods.CAM_CLASSES` on the last
 block ("last", stride 32), the block before it ("fine", stride 16) or both ("both", the two maps
 averaged). :func:`~model.evaluation.localisation.localisation_report` scores each one on the same
 images, in the same 224 px frame and beside the same baselines as the heat maps the app offers, times it
 (seconds per image) and checks it against the same bars. The app's own choice stays as it is
-(:data:`~model.classifier.heat_map_methods.HEAT_MAP_METHODS`); this module only names what to measure.
+(:data:`~model.classifier.heat_maps.methods.HEAT_MAP_METHODS`); this module only names what to measure.
 ScoreCAM and AblationCAM run thousands of forward passes per image (slow on a CPU): use ``--limit``.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ import argparse
 from itertools import product
 from typing import Sequence
 
-from ..classifier.heat_map_methods import CAM_CLASSES, LAYER_CHOICES, HeatMapMethod
+from ..classifier.heat_maps.methods import CAM_CLASSES, LAYER_CHOICES, HeatMapMethod
 from ..figures import fixed
 
 __all__ = ["add_search_arguments", "all_candidates", "candidate", "chosen_candidates", "print_candidates"]

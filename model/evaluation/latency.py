@@ -15,8 +15,8 @@ from typing import Callable, Iterator
 
 import torch
 
-from ..classifier.backends import cpu_model  # noqa: F401 (benchmarks name the CPU with it from here)
-from ..classifier.inference import Classifier
+from ..classifier.engines.choice import cpu_model  # noqa: F401 (benchmarks name the CPU with it from here)
+from ..classifier.classifier import Classifier
 
 LATENCY_THREADS = 2
 THROUGHPUT_BATCH = 32

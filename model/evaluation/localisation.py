@@ -32,9 +32,9 @@ from PIL import Image
 from scipy.ndimage import binary_erosion, gaussian_filter
 from sklearn.model_selection import train_test_split
 
-from ..classifier.activation_maps import overlay_heatmap
-from ..classifier.heat_map_methods import HEAT_MAP_METHODS, HeatMapMethod
-from ..classifier.inference import Classifier, load_classifier
+from ..classifier.heat_maps.activation_maps import overlay_heatmap
+from ..classifier.heat_maps.methods import HEAT_MAP_METHODS, HeatMapMethod
+from ..classifier.classifier import Classifier, load_classifier
 from ..classifier.preprocess import GreySlice, uint8_to_float, uncrop_map
 from ..data.duplicates import validation_split
 from ..data.folders import index_folder, training_folder
@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as err:
         parser.error(str(err))
     torch.set_num_threads(os.cpu_count() or 1)
-    clf = load_classifier(args.checkpoint, backends=False)
+    clf = load_classifier(args.checkpoint)
     outlines = read_outlines(args.masks, args.data, "Training" if args.split == "validation" else args.split)
     if args.split == "validation":
         outlines = validation_outlines(outlines, clf.metadata, args.data)

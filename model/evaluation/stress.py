@@ -26,7 +26,7 @@ import torch
 from PIL import Image
 from sklearn.metrics import accuracy_score, f1_score
 
-from ..classifier.inference import Classifier, load_classifier
+from ..classifier.classifier import Classifier, load_classifier
 from ..data.folders import index_folder
 from ..figures import fixed
 from ..paths import AUDIT_REPORT, KAGGLE_TESTING, STRESS_REPORT, bundled_checkpoints

@@ -24,7 +24,7 @@ from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 
 from ..classifier.checkpoint import load_checkpoint, save_checkpoint
-from ..classifier.inference import load_classifier
+from ..classifier.classifier import load_classifier
 from ..classifier.preprocess import uint8_to_float
 from ..data.duplicates import validation_split
 from ..data.image_sources import ManifestSource

@@ -21,8 +21,7 @@ from PIL import Image, ImageDraw
 
 from ..classifier.checkpoint import load_checkpoint, read_metadata, save_checkpoint, split_guard_tensors
 from ..classifier.guard import FeatureGuard, fit_guard
-from ..classifier.inference import Classifier, load_classifier
-from ..classifier.preprocess import uint8_to_float
+from ..classifier.classifier import Classifier, load_classifier
 from ..data.folders import cache_dir_arg, cached_decode, index_folder
 from ..figures import percent
 from ..paths import CACHE_DIR, KAGGLE_DIR
@@ -127,8 +126,7 @@ def packaged_dicoms(max_hash_distance: int = 8) -> dict[str, Scan]:
 
 def tensor_features(clf: Classifier, images: torch.Tensor, batch_size: int = 64) -> np.ndarray:
     """Penultimate features of stage-1 uint8 images ``(N, S, S)``."""
-    return np.concatenate([clf.batch_features(clf.spec.normalise(uint8_to_float(images[i:i + batch_size])))
-                           for i in range(0, len(images), batch_size)])
+    return np.concatenate([clf.run_squares(images[i:i + batch_size]).features for i in range(0, len(images), batch_size)])
 
 
 def cross_fitted_guard(features: np.ndarray, labels: np.ndarray, quantile: float, seed: int = 0) -> FeatureGuard:

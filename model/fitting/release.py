@@ -17,7 +17,7 @@ import shutil
 from pathlib import Path
 
 from ..results import atomic_write
-from ..classifier.graph_export import write_graph
+from ..classifier.engines.graph_export import write_graph
 from ..evaluation import evaluate
 from ..paths import CACHE_DIR, COMPARISON_DIR, KAGGLE_DIR, WEIGHTS_DIR
 from ..results import HISTORY

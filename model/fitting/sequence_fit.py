@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..classifier.inference import Classifier, load_classifier
+from ..classifier.classifier import Classifier, load_classifier
 from ..classifier.sequence import SequenceModel
 from ..data.image_sources import ManifestSource
 from ..data.manifest import SEQUENCES, ManifestError, ManifestSet

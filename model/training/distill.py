@@ -21,7 +21,7 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 
-from ..classifier.inference import Classifier
+from ..classifier.classifier import load_classifier
 from ..classifier.preprocess import PreprocessSpec
 
 # Preprocessing settings a teacher must share with the student: its picture of the head.
@@ -64,7 +64,7 @@ class Teacher:
                              f"not {weight} and {temperature}")
         networks, specs = [], []
         for path in paths:
-            loaded = Classifier.from_checkpoint(path, backends=False)  # the app's loader: guard tensors set aside
+            loaded = load_classifier(path)  # the app's loader: guard tensors set aside
             if loaded.classes != list(classes):
                 raise ValueError(f"teacher {path} has classes {loaded.classes}, the data has {list(classes)}")
             differ = [k for k in _SHARED_SPEC if getattr(loaded.spec, k) != getattr(spec, k)]

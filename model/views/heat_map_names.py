@@ -12,7 +12,7 @@ __all__ = ["CAM_NAMES", "LAYER_NAMES", "heat_map_help", "heat_map_name"]
 #: pytorch-grad-cam's classes as their papers write them.
 CAM_NAMES = {"GradCAM": "Grad-CAM", "HiResCAM": "HiResCAM", "GradCAMPlusPlus": "Grad-CAM++", "XGradCAM": "XGrad-CAM",
              "LayerCAM": "LayerCAM", "EigenCAM": "Eigen-CAM", "ScoreCAM": "Score-CAM", "AblationCAM": "Ablation-CAM"}
-#: The blocks a heat map reads (``model.classifier.heat_map_methods.LAYER_CHOICES``): short, then in full.
+#: The blocks a heat map reads (``model.classifier.heat_maps.methods.LAYER_CHOICES``): short, then in full.
 LAYER_NAMES = {"last": ("last block", "the network's last block (a coarse 1/32 grid)"),
                "fine": ("second-last block", "the block before the last (a grid twice as fine)"),
                "both": ("last two blocks", "the last two blocks, their maps averaged")}

@@ -8,7 +8,7 @@ the fp16 it is stored in, cast to fp32 when ONNX Runtime loads it. So the graph 
 weights live once in the repository, and a first answer needs NumPy and ONNX Runtime, not torch
 (1.4 s and ~500 MiB for the CUDA build torch installs as: docs/speed.md).
 
-:func:`model.classifier.graph_export.export_graph` (torch) writes ``<checkpoint>.onnx``;
+:func:`model.classifier.engines.graph_export.export_graph` (torch) writes ``<checkpoint>.onnx``;
 :meth:`ClassifierGraph.open` (no torch) opens it, and refuses a graph written for other bytes than the
 checkpoint now holds.
 """
@@ -18,15 +18,15 @@ import ctypes
 import hashlib
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..paths import graph_file
-from .checkpoint import read_raw_header
+from ...paths import graph_file
+from ..checkpoint import read_arrays, read_raw_header
+from . import NetworkOutputs
 
-__all__ = ["GraphOutputs", "ClassifierGraph", "open_session", "checkpoint_fingerprint"]
+__all__ = ["ClassifierGraph", "open_session", "checkpoint_fingerprint"]
 
 #: graph metadata keys: which checkpoint the graph reads, and which tensors are the final linear layer
 FINGERPRINT_KEY, HEAD_KEYS = "checkpoint_header_sha256", "head_tensor_keys"
@@ -52,22 +52,19 @@ def open_session(path: str | Path, threads: int):
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-@dataclass(frozen=True)
-class GraphOutputs:
-    """One batch through the graph: activations ``(N, K, h, w)``, features ``(N, D)``, logits ``(N, C)``."""
-
-    activations: np.ndarray
-    features: np.ndarray
-    logits: np.ndarray
-
-
 class ClassifierGraph:
-    """An ONNX Runtime session of ``<checkpoint>.onnx``; takes stage-1 squares, gives :class:`GraphOutputs`."""
+    """The engine of an ONNX Runtime session of ``<checkpoint>.onnx``: stage-1 squares in,
+    :class:`~model.classifier.engines.NetworkOutputs` out."""
 
-    def __init__(self, session, head_keys: tuple[str, str]):
+    name = "onnx-graph"
+    linear_head = True  # the export refuses any other head
+
+    def __init__(self, session, head_keys: tuple[str, str], checkpoint: str | Path):
         import onnxruntime as ort
 
         self.session = session
+        self.checkpoint = Path(checkpoint)
+        self._head: tuple[np.ndarray, np.ndarray] | None = None
         # Without this the memory arena keeps its largest batch's activations for good (~300 MiB after
         # a batch of 32 through the ResNet50); with it, the same speed (docs/speed.md).
         self.run_options = ort.RunOptions()
@@ -94,12 +91,19 @@ class ClassifierGraph:
         if props.get(FINGERPRINT_KEY) != checkpoint_fingerprint(checkpoint):
             return None
         _release_freed_memory()
-        return cls(session, tuple(json.loads(props[HEAD_KEYS])))
+        return cls(session, tuple(json.loads(props[HEAD_KEYS])), checkpoint)
 
-    def __call__(self, squares: np.ndarray) -> GraphOutputs:
+    def __call__(self, squares: np.ndarray) -> NetworkOutputs:
         """``squares``: uint8 ``(N, S, S)`` from :meth:`PreprocessSpec.squares`."""
         batch = (np.asarray(squares, dtype=np.float32) / 255.0)[:, None]
-        return GraphOutputs(*self.session.run(list(OUTPUTS), {"squares": batch}, self.run_options))
+        return NetworkOutputs(*self.session.run(list(OUTPUTS), {"squares": batch}, self.run_options))
+
+    def head(self) -> tuple[np.ndarray, np.ndarray]:
+        """The final linear layer, read from the checkpoint with the first heat map."""
+        if self._head is None:
+            arrays = read_arrays(self.checkpoint, keys=self.head_keys)
+            self._head = tuple(np.asarray(arrays[key], np.float32) for key in self.head_keys)
+        return self._head
 
 
 def _release_freed_memory() -> None:

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .heat_map_methods import HEAT_MAP_METHODS, LAYER_CHOICES, SLOW_CAM_BATCH, SLOW_CAM_CLASSES, HeatMapMethod, heat_map_method
+from .methods import HEAT_MAP_METHODS, LAYER_CHOICES, SLOW_CAM_BATCH, SLOW_CAM_CLASSES, HeatMapMethod, heat_map_method
 
 # pytorch-grad-cam is imported where it is first used, not here: its package imports every CAM
 # method it has, and with them scikit-learn, SciPy, pandas and matplotlib (1.5 s of the app's
@@ -27,7 +27,7 @@ def _start_graph_here(module: nn.Module, inputs, output: torch.Tensor) -> torch.
 def cam_target_layers(model: nn.Module, arch: str, layers: str = "last") -> list[nn.Module]:
     """The blocks of ``model`` (architecture ``arch``) that ``layers`` (:data:`LAYER_CHOICES`) names,
     nearest the input first."""
-    from .factory import cam_target_layer  # local: keeps this module importable alone
+    from ..factory import cam_target_layer  # local: keeps this module importable alone
 
     if layers not in LAYER_CHOICES:
         raise ValueError(f"unknown target layers {layers!r}; choose from {list(LAYER_CHOICES)}")
@@ -120,17 +120,8 @@ class GradCamExplainer:
         return np.nan_to_num(heat.astype(np.float32)), logits[0] if len(logits) == 1 else torch.cat(logits)
 
 
-def heat_map_explainer(model: nn.Module, arch: str, method: str | HeatMapMethod = HEAT_MAP_METHODS[0].name,
-                       split: nn.Sequential | None = None) -> GradCamExplainer:
+def heat_map_explainer(model: nn.Module, arch: str, method: str | HeatMapMethod = HEAT_MAP_METHODS[0].name) -> GradCamExplainer:
     """The explainer that draws ``method`` (a name from :data:`HEAT_MAP_METHODS`, or any
-    :class:`HeatMapMethod`) on ``model``, a network of architecture ``arch``, at the blocks that method uses.
-
-    Args:
-        split: the same network as (trunk runner, head) (``model.classifier.backend_runtime``): a map on
-            the last block then reads the runner's output, whatever backend computes it, and the gradient
-            starts there as it would at the block itself. Maps on earlier blocks always use ``model``.
-    """
+    :class:`HeatMapMethod`) on ``model``, a network of architecture ``arch``, at the blocks that method uses."""
     chosen = method if isinstance(method, HeatMapMethod) else heat_map_method(method)
-    if split is not None and chosen.layers == "last":
-        return GradCamExplainer(split, split[0], cam_class=chosen.cam_class)
     return GradCamExplainer(model, cam_target_layers(model, arch, chosen.layers), cam_class=chosen.cam_class)

@@ -1,7 +1,7 @@
 """Which heat maps exist (names, pytorch-grad-cam classes, blocks), without importing torch.
 
-The pages and the torch-free classifier (``model.classifier.graph_classifier``) read these names
-before the first answer; :mod:`model.classifier.gradcam` draws the maps.
+The pages and the classifier (``model.classifier.classifier``) read these names before the first answer,
+without torch; :mod:`model.classifier.heat_maps.gradcam` draws the maps.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass
 
 __all__ = ["CAM_CLASSES", "HEAT_MAP_METHODS", "LAYER_CHOICES", "SLOW_CAM_BATCH", "SLOW_CAM_CLASSES",
-           "HeatMapMethod", "cam_library_loaded", "draws_from_graph", "drawn_in_numpy", "heat_map_method", "load_cam_library_in_background"]
+           "HeatMapMethod", "cam_library_loaded", "draws_from_activations", "drawn_in_numpy", "heat_map_method", "load_cam_library_in_background"]
 
 #: The pytorch-grad-cam methods a heat map may use (``python -m model localise --candidates`` measures them).
 CAM_CLASSES = ("GradCAM", "HiResCAM", "GradCAMPlusPlus", "XGradCAM", "LayerCAM", "EigenCAM", "ScoreCAM", "AblationCAM")
@@ -59,15 +59,15 @@ def heat_map_method(name: str) -> HeatMapMethod:
     raise KeyError(f"unknown heat map {name!r}; choose from {[m.name for m in HEAT_MAP_METHODS]}")
 
 
-def draws_from_graph(method: HeatMapMethod) -> bool:
-    """Can ``method`` be drawn from the graph's last-block activations? Gradient methods on the last
+def draws_from_activations(method: HeatMapMethod) -> bool:
+    """Can ``method`` be drawn from an engine's last-block activations? Gradient methods on the last
     block can; maps on earlier blocks, and methods that re-run the network on altered inputs, cannot."""
     return method.layers == "last" and method.cam_class not in SLOW_CAM_CLASSES
 
 
 def drawn_in_numpy(method: HeatMapMethod) -> bool:
     """Is ``method`` Grad-CAM on the last block, which is the class activation map and is drawn from the
-    graph's activations in NumPy (:mod:`model.classifier.activation_maps`)?"""
+    engine's activations in NumPy (:mod:`model.classifier.heat_maps.activation_maps`)?"""
     return method.cam_class == "GradCAM" and method.layers == "last"
 
 

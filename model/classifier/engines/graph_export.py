@@ -1,4 +1,4 @@
-"""Write a checkpoint's ONNX graph (``model.classifier.graph``): export, then point its weights into the checkpoint.
+"""Write a checkpoint's ONNX graph (``model.classifier.engines.graph``): export, then point its weights into the checkpoint.
 
     python -m model graph                       # every bundled checkpoint
     python -m model graph --checkpoint X.safetensors
@@ -20,16 +20,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..paths import bundled_checkpoints, graph_file
-from .checkpoint import atomic_write, read_raw_header
-from .factory import split_at_cam_layer
+from ...paths import bundled_checkpoints, graph_file
+from ...results import atomic_write
+from ..checkpoint import read_raw_header
+from ..factory import split_at_cam_layer
 from .graph import FINGERPRINT_KEY, HEAD_KEYS, OUTPUTS, checkpoint_fingerprint
 
 if TYPE_CHECKING:
     import onnx
 
-    from .inference import Classifier
-    from .preprocess import PreprocessSpec
+    from ..classifier import Classifier
+    from ..preprocess import PreprocessSpec
 
 __all__ = ["export_graph", "main", "write_graph"]
 
@@ -176,9 +177,9 @@ def export_graph(classifier: Classifier, checkpoint: str | Path) -> Path:
 
 def write_graph(checkpoint: str | Path) -> Path:
     """Load ``checkpoint`` in PyTorch fp32 and write its graph; the graph's path."""
-    from .inference import load_classifier
+    from ..classifier import load_classifier
 
-    return export_graph(load_classifier(checkpoint, backends=False), checkpoint)
+    return export_graph(load_classifier(checkpoint), checkpoint)
 
 
 def main(argv: list[str] | None = None) -> None:

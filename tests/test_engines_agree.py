@@ -1,10 +1,9 @@
-"""model.classifier.graph_classifier: the ONNX-graph classifier gives the PyTorch classifier's answers,
-maps and refusals."""
+"""The classifier on the checkpoint's ONNX graph gives the same answers, maps and refusals as on PyTorch."""
 import numpy as np
 import pytest
 from PIL import Image
 
-from model import GraphClassifier
+from model import load_classifier
 from model.paths import DEFAULT_CHECKPOINT
 
 from .conftest import synthetic_mri
@@ -12,7 +11,7 @@ from .conftest import synthetic_mri
 
 @pytest.fixture(scope="module")
 def graph_classifier():
-    return GraphClassifier.open(DEFAULT_CHECKPOINT)
+    return load_classifier(DEFAULT_CHECKPOINT, engine="onnx-graph")
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +33,7 @@ def test_same_answers_and_refusals_as_pytorch(graph_classifier, bundled, picture
 
 @pytest.mark.parametrize("method", ["Grad-CAM", "LayerCAM"])
 def test_same_explanation_and_heat_map_as_pytorch(graph_classifier, bundled, pictures, method):
-    """Grad-CAM from the graph's activations and a PyTorch head; LayerCAM by the PyTorch classifier."""
+    """Grad-CAM from each engine's activations; LayerCAM by one PyTorch pass."""
     for image in pictures[:2] + pictures[4:5]:
         ours, theirs = graph_classifier.explain(image, method=method), bundled.explain(image, method=method)
         np.testing.assert_allclose(ours.probabilities, theirs.probabilities, atol=1e-4)
@@ -57,8 +56,8 @@ def test_answer_without_map_then_map_equals_one_explain(graph_classifier, sample
 
 def test_answer_first_then_the_map_it_lacked(graph_classifier, samples, monkeypatch):
     """Cold (pytorch-grad-cam not loaded): the default map comes with the answer, LayerCAM after it."""
-    monkeypatch.setattr("model.classifier.heat_map_methods.cam_library_loaded", lambda: False)
-    monkeypatch.setattr("model.classifier.heat_map_methods.load_cam_library_in_background", lambda: None)
+    monkeypatch.setattr("model.classifier.heat_maps.methods.cam_library_loaded", lambda: False)
+    monkeypatch.setattr("model.classifier.heat_maps.methods.load_cam_library_in_background", lambda: None)
     image = Image.open(samples[0].path)
     grad_cam = graph_classifier.answer_first(image, "Grad-CAM")
     assert grad_cam.crop_map is not None and graph_classifier.with_map(image, grad_cam, "Grad-CAM") is grad_cam

@@ -63,7 +63,7 @@ def overlay_heatmap(image: Image.Image | np.ndarray, heat: np.ndarray, opacity: 
     """
     import cv2
 
-    from .preprocess import to_grey_uint8  # local: keeps this module importable alone
+    from ..preprocess import to_grey_uint8  # local: keeps this module importable alone
 
     grey = (image if isinstance(image, np.ndarray) else to_grey_uint8(image)).astype(np.float32) / 255.0
     rgb = np.repeat(grey[..., None], 3, axis=2)

@@ -1,8 +1,13 @@
+"""model.classifier.classifier: one classifier, whichever engine runs its network."""
 import numpy as np
 import pytest
 from PIL import Image
 
 from model import DEFAULT_CHECKPOINT, Classifier, load_classifier, read_metadata
+from model.classifier.checkpoint import CheckpointError
+from model.classifier.classifier import NOT_LIKE_TRAINING
+from model.classifier.engines import NetworkOutputs
+from model.classifier.guard import FeatureGuard
 from model.classifier.explanation import UNSURE_BELOW
 
 from .conftest import CLASSES, synthetic_mri
@@ -59,9 +64,11 @@ def test_explain_a_chosen_class(tiny_checkpoint):
     assert explanation.class_index == 2 and explanation.heatmap.shape == (64, 64)
 
 
-def test_gradcam_hooks_are_released(tiny_checkpoint):
+@pytest.mark.parametrize("method", ["Grad-CAM", "LayerCAM"])
+def test_heat_map_hooks_are_released(tiny_checkpoint, method):
     clf = load_classifier(tiny_checkpoint)
-    clf.explain(synthetic_mri(1, 4))
+    clf.explain(synthetic_mri(1, 4), method=method)
+    clf.heat_map(synthetic_mri(1, 4), 1, method)
     hooked = [m for m in clf.model.modules() if m._forward_hooks or m._backward_hooks]
     assert hooked == []
 
@@ -112,8 +119,8 @@ def test_predict_and_check_matches_the_separate_calls(bundled, samples, tiny_che
 
 def test_the_package_imports_light_and_still_predicts_in_batches(tmp_path):
     """Imported before torch on a machine without an NVIDIA device, the package keeps triton
-    out (76 MiB), and pytorch-grad-cam with scikit-learn wait until a heat map is asked for;
-    the classifier, the ONNX batch engine and Grad-CAM still work."""
+    out (76 MiB), and pytorch-grad-cam with scikit-learn wait until a heat map other than the default
+    is asked for; the classifier and its Grad-CAM still work."""
     import subprocess
     import sys
     from pathlib import Path
@@ -131,8 +138,9 @@ def test_the_package_imports_light_and_still_predicts_in_batches(tmp_path):
         "clf = model.load_classifier()\n"
         "images = [Image.open(s.path) for s in bundled_samples()] * 2\n"
         "probs = clf.predict_proba(images)\n"
-        "assert probs.shape == (len(images), 4) and clf.backends.state == 'ready'\n"
+        "assert probs.shape == (len(images), 4)\n"
         "assert clf.explain(images[0]).heatmap.shape == images[0].size[::-1]\n"
+        "assert 'pytorch_grad_cam' not in sys.modules, 'the default map loaded pytorch-grad-cam'\n"
         "print('ok')\n")
     root = Path(__file__).resolve().parent.parent
     done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=300)
@@ -147,3 +155,54 @@ def test_explain_without_a_heat_map_gives_the_same_answer(bundled, samples):
     assert quick.problem == full.problem
     with pytest.raises(ValueError, match="without a heat map"):
         quick.overlay(image)
+
+
+class FixedEngine:
+    """An engine whose features are handed in by the test (logits zero)."""
+
+    name, linear_head = "fixed", True
+
+    def __init__(self, features: np.ndarray):
+        self.features = features
+
+    def __call__(self, squares):
+        n = len(squares)
+        return NetworkOutputs(np.zeros((n, 2, 1, 1), np.float32), self.features[:n], np.zeros((n, 2), np.float32))
+
+
+def fixed(temperature, guard, features) -> Classifier:
+    metadata = {"arch": "fixed", "classes": ["glioma", "notumor"], "preprocess": {}}
+    return Classifier(FixedEngine(features), metadata | ({} if temperature is None else {"temperature": temperature}), guard)
+
+
+def test_probabilities_are_the_tempered_softmax():
+    logits = np.array([[2.0, 0.0], [0.0, 0.0], [-1.0, 3.0]])
+    plain, tempered = fixed(None, None, logits), fixed(2.0, None, logits)
+    assert plain.temperature == 1.0 and tempered.temperature == 2.0
+    np.testing.assert_allclose(plain.probabilities(logits)[0], [1 / (1 + np.exp(-2)), 1 - 1 / (1 + np.exp(-2))], rtol=1e-6)
+    np.testing.assert_allclose(tempered.probabilities(logits)[0], [1 / (1 + np.exp(-1)), 1 - 1 / (1 + np.exp(-1))], rtol=1e-6)
+    assert tempered.probabilities(logits).dtype == np.float32 and np.allclose(tempered.probabilities(logits).sum(1), 1)
+    assert plain.display_names == ["Glioma", "No tumour"]
+
+
+def test_the_guard_refuses_features_far_from_training():
+    guard = FeatureGuard(np.zeros(2), np.eye(2), np.zeros((1, 2)), np.eye(2), threshold=1.0)
+    rules = fixed(None, guard, np.array([[0.1, 0.1], [5.0, 5.0]]))
+    mri = synthetic_mri(0, 3)
+    assert rules.check_inputs([mri, mri]) == [None, NOT_LIKE_TRAINING]
+    assert list(rules.is_brain_mri([mri, mri])) == [True, False]
+    assert rules.check_inputs([]) == []
+    # the picture checks come first: a colour photo is refused for its colour, whatever its features
+    assert "colour" in rules.check_inputs([Image.new("RGB", (64, 64), (200, 30, 30))])[0]
+
+
+def test_a_checkpoint_with_unknown_preprocessing_is_refused():
+    with pytest.raises(CheckpointError, match="unknown preprocessing"):
+        Classifier(FixedEngine(np.zeros((1, 2))), {"arch": "x", "classes": ["a"], "preprocess": {"sharpen": 1}})
+
+
+def test_unknown_engines_and_missing_graphs_are_refused(tiny_checkpoint):
+    with pytest.raises(ValueError, match="unknown engine"):
+        load_classifier(tiny_checkpoint, engine="tensorrt")
+    with pytest.raises(CheckpointError, match="no current ONNX graph"):
+        load_classifier(tiny_checkpoint, engine="onnx-graph")  # the tiny checkpoint has none
