@@ -20,10 +20,9 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from model import load_classifier  # noqa: E402
 from model.classifier.checkpoint import CheckpointError  # noqa: E402
 from model.classifier.engines import ENGINES  # noqa: E402
-from model.classifier.engines.choice import unsupported_here  # noqa: E402
+from model.evaluation.backend_check import load_if_runnable  # noqa: E402
 from model.evaluation.latency import cpu_model, median_seconds  # noqa: E402
 from model.views.catalog import bundled_samples  # noqa: E402
 
@@ -41,9 +40,7 @@ def engine_figures(engine: str, images: list, batch: list, repeats: int) -> dict
     the engine cannot run here."""
     started = time.perf_counter()
     try:
-        if unsupported_here(engine):
-            raise CheckpointError(unsupported_here(engine))
-        clf = load_classifier(engine=engine)
+        clf = load_if_runnable(None, engine)
     except CheckpointError as err:
         print(f"{engine}: skipped ({err})")
         return None

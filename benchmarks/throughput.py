@@ -23,7 +23,7 @@ from PIL import Image  # noqa: E402
 from model import load_classifier  # noqa: E402
 from model.classifier.checkpoint import CheckpointError  # noqa: E402
 from model.classifier.engines import ENGINES  # noqa: E402
-from model.classifier.engines.choice import unsupported_here  # noqa: E402
+from model.evaluation.backend_check import load_if_runnable  # noqa: E402
 from model.classifier.preprocess import uint8_to_float  # noqa: E402
 from model.evaluation.latency import median_seconds  # noqa: E402
 from model.views.catalog import bundled_samples  # noqa: E402
@@ -89,9 +89,7 @@ def main() -> None:
         print(f"{name:46s} {args.batch / seconds:7.1f} images/s   {baseline / seconds:5.2f}x")
     for name in ENGINES:
         try:
-            if unsupported_here(name):
-                raise CheckpointError(unsupported_here(name))
-            engine = load_classifier(engine=name)
+            engine = load_if_runnable(None, name)
         except CheckpointError as err:
             print(f"{'engine ' + name:46s} skipped: {err}")
             continue

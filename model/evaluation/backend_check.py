@@ -28,7 +28,19 @@ from ..data.folders import cache_dir_arg, cached_decode, index_folder
 from ..paths import CACHE_DIR, KAGGLE_TESTING
 from ..results import BACKENDS, add_report_flags, report_path, write_report
 
-__all__ = ["check_engines", "engine_probabilities", "main"]
+__all__ = ["check_engines", "engine_probabilities", "load_if_runnable", "main"]
+
+
+def load_if_runnable(checkpoint: str | Path | None, engine: str) -> Classifier:
+    """``load_classifier(checkpoint, engine)``, refused with the reason where the engine cannot run here.
+
+    Raises:
+        CheckpointError: this CPU lacks bf16, there is no current graph, or the checkpoint is unusable.
+        ValueError: an architecture the bf16 trunk cannot split.
+    """
+    if unsupported_here(engine):
+        raise CheckpointError(unsupported_here(engine))
+    return load_classifier(checkpoint, engine=engine)
 
 
 def engine_probabilities(clf: Classifier, squares: np.ndarray, batch: int = 32) -> tuple[np.ndarray, float]:
@@ -60,9 +72,7 @@ def check_engines(checkpoint: Path, squares: np.ndarray, names: list[str]) -> di
         if name == REFERENCE:
             continue
         try:
-            if unsupported_here(name):
-                raise CheckpointError(unsupported_here(name))
-            clf = load_classifier(checkpoint, engine=name)
+            clf = load_if_runnable(checkpoint, name)
         except (CheckpointError, ValueError) as err:  # no graph, or an architecture bf16 cannot split
             rows[name] = {"skipped": str(err)}
             continue
